@@ -1,0 +1,127 @@
+"""Checkpoints: atomic, CRC-checked writes; strict loads; newest-valid discovery for resume.
+
+A checkpoint stores the network (and, during training, the optimizer state) plus
+metadata: epoch and step reached, the config hash of the keys that define the
+network (alphabet, size …) and the alphabet itself, so that a checkpoint is never
+loaded into a network it does not fit.
+"""
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import re
+from typing import Dict, List, Optional, Tuple
+
+import mindspore as ms
+from mindspore import nn
+
+log = logging.getLogger(__name__)
+
+META_KEYS = ("epoch_num", "step_num", "global_step_num", "config_hash", "alphabet")
+_NAME = re.compile(r"crnn-(\d+)_(\d+)\.ckpt$")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, corrupt, or does not fit the network."""
+
+
+def _worth_saving(name: str) -> bool:
+    """The per-step learning-rate table is rebuilt from the config, not stored."""
+    return name != "learning_rate"
+
+
+def checkpoint_name(epoch: int, step: int) -> str:
+    return f"crnn-{epoch}_{step}.ckpt"
+
+
+def save(obj, path: str, meta: Dict) -> None:
+    """Write ``obj`` (a Cell or parameter list) to ``path`` atomically: a temp file, then rename."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    # MindSpore appends ".ckpt" to names that lack it, so the temp name keeps the suffix
+    directory, name = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(directory, f".tmp-{os.getpid()}-{name if name.endswith('.ckpt') else name + '.ckpt'}")
+    try:
+        ms.save_checkpoint(obj, tmp, append_dict=dict(meta), crc_check=True, choice_func=_worth_saving)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def read(path: str) -> Tuple[Dict[str, ms.Parameter], Dict]:
+    """(parameters, metadata) of a checkpoint; raise CheckpointError if unreadable or corrupt."""
+    if not os.path.isfile(path):
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        data = ms.load_checkpoint(path, crc_check=True)
+    except (ValueError, RuntimeError, OSError) as err:
+        raise CheckpointError(f"checkpoint {path} is corrupt or truncated ({err})") from err
+    meta = {}
+    for key in META_KEYS:
+        if key in data:
+            value = data.pop(key)
+            meta[key] = value if isinstance(value, str) else int(value.asnumpy())
+    return data, meta
+
+
+def check_fits(net: nn.Cell, params: Dict[str, ms.Parameter], path: str, meta: Dict,
+               alphabet: Optional[str] = None) -> None:
+    """Raise CheckpointError naming every missing or mis-shaped network parameter."""
+    missing, wrong = [], []
+    for p in net.get_parameters():
+        if p.name not in params:
+            missing.append(p.name)
+        elif tuple(params[p.name].shape) != tuple(p.shape):
+            wrong.append(f"{p.name} {tuple(params[p.name].shape)} != {tuple(p.shape)}")
+    problems = []
+    if alphabet is not None and "alphabet" in meta and meta["alphabet"] != alphabet:
+        problems.append(f"it was trained with alphabet {meta['alphabet']!r}, the config has {alphabet!r}")
+    if wrong:
+        head = [w for w in wrong if "embedding" in w]
+        if head and len(wrong) == len(head):
+            problems.append("class count mismatch (another alphabet?): " + "; ".join(head))
+        else:
+            problems.append(f"{len(wrong)} parameters have other shapes: " + "; ".join(wrong[:6]))
+    if missing:
+        problems.append(f"{len(missing)} parameters missing: " + ", ".join(missing[:8]))
+    if problems:
+        raise CheckpointError(f"checkpoint {path} does not fit the network: " + " | ".join(problems))
+
+
+def load_into(net: nn.Cell, path: str, alphabet: Optional[str] = None) -> Dict:
+    """Load every parameter of ``net`` from ``path`` (all or nothing); return the metadata."""
+    params, meta = read(path)
+    check_fits(net, params, path, meta, alphabet)
+    not_loaded, _ = ms.load_param_into_net(net, params, strict_load=True)
+    if not_loaded:
+        raise CheckpointError(f"checkpoint {path}: parameters not loaded: {not_loaded[:8]}")
+    return meta
+
+
+def list_checkpoints(directory: str) -> List[str]:
+    """``crnn-<epoch>_<step>.ckpt`` files in ``directory``, oldest first (by epoch, then step)."""
+    found = []
+    for path in glob.glob(os.path.join(directory, "crnn-*.ckpt")):
+        m = _NAME.search(path)
+        if m:
+            found.append(((int(m.group(1)), int(m.group(2)), os.path.getmtime(path)), path))
+    return [p for _, p in sorted(found)]
+
+
+def newest_valid(directory: str) -> Optional[str]:
+    """The newest checkpoint in ``directory`` that reads back with a good CRC (warn about broken ones)."""
+    for path in reversed(list_checkpoints(directory)):
+        try:
+            read(path)
+            return path
+        except CheckpointError as err:
+            log.warning("skipping broken checkpoint: %s", err)
+    return None
+
+
+def prune(directory: str, keep: int) -> None:
+    """Delete the oldest checkpoints beyond ``keep``."""
+    files = list_checkpoints(directory)
+    for path in files[: max(0, len(files) - keep)]:
+        os.remove(path)

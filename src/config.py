@@ -1,0 +1,155 @@
+"""One configuration source: ``default_config.yaml`` plus ``--key=value`` overrides.
+
+Every key in the yaml becomes a command-line flag whose type follows the default
+value; the comment after a key is its ``--help`` text. ``--config_path`` selects
+another yaml (its keys override the defaults, unknown keys are an error).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_CONFIG = os.path.join(ROOT, "default_config.yaml")
+
+CHOICES = {
+    "device_target": ("CPU", "GPU", "Ascend"),
+    "mode": ("GRAPH", "PYNATIVE"),
+    "amp_level": ("O0", "O1", "O2", "O3"),
+    "model_version": ("V2",),
+    "lr_schedule": ("cosine", "cosine_step", "constant"),
+    "optimizer": ("momentum", "adam"),
+    "train_dataset": ("synth", "rendered", "iiit5k", "ic03", "ic13", "svt"),
+    "train_eval_dataset": ("synth", "rendered", "iiit5k", "ic03", "ic13", "svt"),
+    "eval_dataset": ("synth", "rendered", "iiit5k", "ic03", "ic13", "svt"),
+}
+
+# Keys that change what a checkpoint's parameters mean; resuming or evaluating with
+# different values is refused.
+MODEL_KEYS = ("alphabet", "case_sensitive", "model_version", "image_height", "image_width", "hidden_size")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, malformed or inconsistent."""
+
+
+class Config(dict):
+    """A dict whose keys are also attributes (``cfg.batch_size``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError as err:
+            raise AttributeError(f"config has no key {name!r}") from err
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+    def model_hash(self) -> str:
+        """Short hash of the keys that define the network's parameters and outputs."""
+        blob = json.dumps({k: self[k] for k in MODEL_KEYS}, sort_keys=True)
+        return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+def _read_yaml(path: str) -> Dict[str, Any]:
+    if not os.path.isfile(path):
+        raise ConfigError(f"config file not found: {path}")
+    with open(path, encoding="utf-8") as f:
+        data = yaml.safe_load(f) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of key: value")
+    return data
+
+
+def _read_help(path: str) -> Dict[str, str]:
+    """Help text of each key: the comment on the key's line."""
+    helps: Dict[str, str] = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            m = re.match(r"^(\w+):.*?#\s*(.*)$", line)
+            if m:
+                helps[m.group(1)] = m.group(2).strip()
+    return helps
+
+
+def parse_bool(text: str) -> bool:
+    low = str(text).strip().lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected True or False, got {text!r}")
+
+
+def _flag_type(default: Any):
+    if isinstance(default, bool):
+        return parse_bool
+    if isinstance(default, int):
+        return int
+    if isinstance(default, float):
+        return float
+    return str
+
+
+def build_parser(defaults: Dict[str, Any], helps: Dict[str, str], description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--config_path", default=DEFAULT_CONFIG, help="yaml file with the defaults")
+    for key, value in defaults.items():
+        parser.add_argument(f"--{key}", type=_flag_type(value), default=value, choices=CHOICES.get(key),
+                            help=helps.get(key, " "))
+    return parser
+
+
+def load_config(argv: Optional[Sequence[str]] = None, description: str = "CRNN",
+                overrides: Optional[Dict[str, Any]] = None) -> Config:
+    """Defaults from the yaml, then ``--config_path`` file, then command-line flags, then ``overrides``."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config_path", default=DEFAULT_CONFIG)
+    known, _ = pre.parse_known_args(argv)
+    defaults = _read_yaml(DEFAULT_CONFIG)
+    helps = _read_help(DEFAULT_CONFIG)
+    if os.path.abspath(known.config_path) != DEFAULT_CONFIG:
+        extra = _read_yaml(known.config_path)
+        unknown = sorted(set(extra) - set(defaults))
+        if unknown:
+            raise ConfigError(f"{known.config_path}: unknown keys {unknown}")
+        defaults.update(extra)
+    parser = build_parser(defaults, helps, description)
+    args = parser.parse_args(argv)
+    cfg = Config(vars(args))
+    if overrides:
+        unknown = sorted(set(overrides) - set(cfg))
+        if unknown:
+            raise ConfigError(f"unknown config keys {unknown}")
+        cfg.update(overrides)
+    validate(cfg)
+    return cfg
+
+
+def _positive(cfg: Config, keys: Iterable[str]) -> List[str]:
+    return [f"{k} must be > 0 (got {cfg[k]})" for k in keys if cfg[k] <= 0]
+
+
+def validate(cfg: Config) -> None:
+    """Raise ConfigError with every problem found, before any work starts."""
+    problems = _positive(cfg, ("batch_size", "epoch_size", "learning_rate", "max_text_length", "image_height",
+                               "image_width", "hidden_size", "log_interval", "save_checkpoint_steps",
+                               "keep_checkpoint_max", "eval_batch_size", "num_parallel_workers",
+                               "rendered_num_samples", "eval_interval", "max_bad_steps"))
+    for key, allowed in CHOICES.items():
+        if cfg[key] not in allowed:
+            problems.append(f"{key} must be one of {allowed} (got {cfg[key]!r})")
+    if cfg.image_height != 32:
+        problems.append("image_height must be 32 for the V2 network (4 poolings and a 2x2 valid conv)")
+    if cfg.clip_norm < 0 or cfg.warmup_epochs < 0 or cfg.max_steps < 0:
+        problems.append("clip_norm, warmup_epochs and max_steps must be >= 0")
+    if cfg.alphabet_file and not os.path.isfile(cfg.alphabet_file):
+        problems.append(f"alphabet_file not found: {cfg.alphabet_file}")
+    if problems:
+        raise ConfigError("; ".join(problems))

@@ -1,0 +1,1 @@
+"""Data: readers (MJSynth folder, benchmarks, rendered words), transforms and the batching pipeline."""

@@ -1,0 +1,96 @@
+"""Build sources from the config and turn them into batched MindSpore datasets.
+
+The epoch order is computed here (a seeded permutation per epoch, split into equal
+disjoint shards per rank), so that a resumed run sees exactly the batches an
+uninterrupted run would, and every rank runs the same number of steps.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Tuple
+
+import numpy as np
+import mindspore.dataset as ds
+import mindspore.dataset.vision as vision
+
+from ..charset import Charset
+from ..model import sequence_length
+from .benchmarks import BenchmarkSource
+from .render import RenderedSource
+from .source import COLUMNS, SourceError, WordSource
+from .synth import MJSynthSource
+
+BENCHMARKS = ("iiit5k", "ic03", "ic13", "svt")
+
+
+def build_source(name: str, path: str, cfg, charset: Charset, training: bool, epoch: int = 0) -> WordSource:
+    """The source for dataset ``name`` at ``path``; training sources filter labels the model cannot learn."""
+    common = dict(charset=charset, image_size=(cfg.image_height, cfg.image_width),
+                  max_text_length=cfg.max_text_length, num_frames=sequence_length(cfg.image_width))
+    if name == "synth":
+        return MJSynthSource(path, "train" if training else "test", filter_labels=training, **common)
+    if name == "rendered":
+        if path:  # a folder written by `python -m src.data.render` is an MJSynth folder
+            return MJSynthSource(path, "train" if training else "test", filter_labels=training, **common)
+        seed = cfg.seed if training else cfg.seed + 7919  # a held-out stream for evaluation
+        return RenderedSource(cfg.rendered_num_samples, epoch=epoch if training else 0, seed=seed,
+                              fonts=cfg.rendered_fonts, words=cfg.rendered_words, filter_labels=True, **common)
+    if name in BENCHMARKS:
+        return BenchmarkSource(name, path, filter_labels=training, **common)
+    raise SourceError(f"unknown dataset {name!r}")
+
+
+def epoch_indices(num_samples: int, batch_size: int, epoch: int, seed: int, shuffle: bool,
+                  num_shards: int = 1, shard_id: int = 0) -> np.ndarray:
+    """Sample order of one epoch for one shard: whole batches only, same count on every shard."""
+    order = np.arange(num_samples)
+    if shuffle:
+        order = np.random.RandomState((seed * 7_919 + epoch) % (2 ** 32)).permutation(num_samples)
+    per_shard = (num_samples // num_shards) // batch_size * batch_size
+    if per_shard == 0:
+        raise SourceError(f"{num_samples} samples are fewer than one batch of {batch_size} per shard "
+                          f"({num_shards} shards): lower batch_size")
+    return order[shard_id::num_shards][:per_shard]
+
+
+def eval_indices(num_samples: int, batch_size: int) -> Tuple[np.ndarray, int]:
+    """All samples in order, padded (by repeating the last) to whole batches; returns (indices, real count)."""
+    padded = -(-num_samples // batch_size) * batch_size
+    order = np.arange(padded)
+    order[num_samples:] = num_samples - 1
+    return order, num_samples
+
+
+class OrderedView:
+    """``source`` seen through a fixed index order (MindSpore requires len == samples read)."""
+
+    def __init__(self, source: WordSource, indices: np.ndarray) -> None:
+        self.source = source
+        self.indices = np.asarray(indices, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, j: int):
+        return self.source[int(self.indices[j])]
+
+
+def make_dataset(source: WordSource, indices: np.ndarray, batch_size: int, num_workers: int) -> ds.Dataset:
+    """Batches of (image [B,3,H,W] float32, label [B,L] int32, label_length, status, index) in ``indices`` order."""
+    dataset = ds.GeneratorDataset(OrderedView(source, indices), column_names=COLUMNS, shuffle=False,
+                                  num_parallel_workers=num_workers, python_multiprocessing=num_workers > 1)
+    ops = [vision.Normalize(mean=[127.5] * 3, std=[127.5] * 3), vision.HWC2CHW()]
+    dataset = dataset.map(operations=ops, input_columns=["image"], num_parallel_workers=max(1, num_workers))
+    return dataset.batch(batch_size, drop_remainder=True)
+
+
+def steps_per_epoch(num_samples: int, batch_size: int, num_shards: int = 1) -> int:
+    return (num_samples // num_shards) // batch_size
+
+
+def skip_counts(status: np.ndarray) -> List[int]:
+    """Number of placeholder samples per status code in a batch."""
+    return np.bincount(np.asarray(status).ravel(), minlength=3).tolist()
+
+
+def describe_source(source: Optional[WordSource]) -> str:
+    return source.summary() if source is not None else "no source"

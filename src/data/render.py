@@ -1,0 +1,337 @@
+"""Rendered words: an MJSynth-style synthetic word generator.
+
+Each image follows the MJSynth recipe: a font, size and case, foreground/background
+colours (solid, gradient or textured), optional border and shadow, rotation and
+perspective, blur, noise, low resolution and JPEG compression, tight or loose crop.
+
+Two uses:
+
+* on the fly (``--train_dataset=rendered`` with no path): :class:`RenderedSource`;
+* to disk in the MJSynth layout, readable by ``--train_dataset=synth``::
+
+      python -m src.data.render --output ./rendered --num 20000
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import logging
+import os
+import random
+import re
+import sys
+import time
+from functools import lru_cache
+from typing import List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .source import WordSource
+
+log = logging.getLogger(__name__)
+
+FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", os.path.expanduser("~/.fonts"))
+WORD_LISTS = ("/usr/share/dict/words", "/usr/share/dict/american-english")
+_SKIP_FONT = re.compile(r"Math|Symbol|Nushu|Emoji|Braille|Mono-?Symbol|Ornament", re.I)
+_WORD_RE = re.compile(r"^[A-Za-z0-9]+$")
+_FALLBACK_WORDS = ("the of and to in is you that it he was for on are as with his they at be this have from or one "
+                   "had by word but not what all were we when your can said there use each which she do how their "
+                   "if will up other about out many then them these so some her would make like him into time has "
+                   "look two more write go see number no way could people my than first water been call who oil "
+                   "its now find long down day did get come made may part street hotel coffee open sale exit").split()
+
+
+# ---------------------------------------------------------------------------- fonts and words
+def _has_latin(font: ImageFont.FreeTypeFont) -> bool:
+    """True when the font draws real glyphs for Latin letters and digits (not the missing-glyph box)."""
+    missing = np.asarray(font.getmask("\uffff")).tobytes()
+    return all(np.asarray(font.getmask(c)).tobytes() != missing for c in "aZ5g")
+
+
+@lru_cache(maxsize=None)
+def find_fonts(spec: str = "") -> Tuple[str, ...]:
+    """Font files from ``spec`` (comma-separated files/folders) or the system font folders, Latin-capable only."""
+    roots = [p for p in spec.split(",") if p] if spec else [d for d in FONT_DIRS if os.path.isdir(d)]
+    files: List[str] = []
+    for root in roots:
+        if os.path.isfile(root):
+            files.append(root)
+        else:
+            for ext in ("ttf", "otf", "TTF", "OTF"):
+                files.extend(glob.glob(os.path.join(root, "**", f"*.{ext}"), recursive=True))
+    good = []
+    for path in sorted(set(files)):
+        if _SKIP_FONT.search(os.path.basename(path)):
+            continue
+        try:
+            if _has_latin(ImageFont.truetype(path, 24)):
+                good.append(path)
+        except OSError:
+            continue
+    return tuple(good)
+
+
+@lru_cache(maxsize=None)
+def load_words(path: str = "") -> Tuple[str, ...]:
+    """Alphanumeric words from ``path`` or the system dictionary (built-in list as a last resort)."""
+    candidates = [path] if path else [p for p in WORD_LISTS if os.path.isfile(p)]
+    for p in candidates:
+        with open(p, encoding="utf-8", errors="ignore") as f:
+            words = tuple(sorted({w.strip() for w in f if _WORD_RE.match(w.strip())}))
+        if words:
+            return words
+    if path:
+        raise FileNotFoundError(f"no usable words in {path}")
+    return tuple(_FALLBACK_WORDS)
+
+
+@lru_cache(maxsize=4096)
+def _font(path: str, size: int):
+    if not path:
+        return ImageFont.load_default(size=size)
+    return ImageFont.truetype(path, size)
+
+
+# ---------------------------------------------------------------------------- text sampling
+def sample_text(rng: random.Random, words: Sequence[str], max_length: int = 23) -> str:
+    """A dictionary word in a random case (mostly), or digits / alphanumerics, at most ``max_length`` long."""
+    r = rng.random()
+    if r < 0.75:
+        word = rng.choice(words)
+        c = rng.random()
+        if c < 0.35:
+            word = word.upper()
+        elif c < 0.65:
+            word = word.lower()
+        elif c < 0.85:
+            word = word[:1].upper() + word[1:].lower()
+    elif r < 0.87:
+        word = str(rng.randint(0, 10 ** rng.randint(1, 8)))
+    else:
+        alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+        if rng.random() < 0.5:
+            alphabet = alphabet.upper()[:26] + alphabet[26:]
+        word = "".join(rng.choice(alphabet) for _ in range(rng.randint(2, 10)))
+    word = word[:max_length]
+    # CTC needs one blank frame between doubled letters: keep labels alignable to 24 frames
+    while len(word) + sum(a == b for a, b in zip(word, word[1:])) > 24:
+        word = word[:-1]
+    return word
+
+
+# ---------------------------------------------------------------------------- rendering
+def _colour_pair(rng: random.Random) -> Tuple[np.ndarray, np.ndarray]:
+    """Background and text colours with enough luminance contrast to be legible."""
+    while True:
+        bg = np.array([rng.randint(0, 255) for _ in range(3)], np.float32)
+        fg = np.array([rng.randint(0, 255) for _ in range(3)], np.float32)
+        if rng.random() < 0.4:  # often near-grey, as much real signage and print
+            g = rng.randint(0, 255)
+            bg = np.clip(bg * 0.2 + g * 0.8, 0, 255)
+        lum = lambda c: 0.114 * c[0] + 0.587 * c[1] + 0.299 * c[2]  # noqa: E731 (BGR)
+        if abs(lum(bg) - lum(fg)) > 50:
+            return bg, fg
+
+
+def _background(rng: random.Random, h: int, w: int, colour: np.ndarray) -> np.ndarray:
+    kind = rng.random()
+    img = np.empty((h, w, 3), np.float32)
+    img[:] = colour
+    if kind < 0.3:  # gradient
+        other = np.array([rng.randint(0, 255) for _ in range(3)], np.float32)
+        t = np.linspace(0, 1, w if rng.random() < 0.5 else h, dtype=np.float32)
+        t = t[None, :, None] if t.shape[0] == w else t[:, None, None]
+        img = img * (1 - 0.4 * t) + other * 0.4 * t
+    elif kind < 0.6:  # texture: blurred noise at a random scale
+        scale = rng.choice((2, 4, 8))
+        noise = np.random.default_rng(rng.getrandbits(32)).normal(0, rng.uniform(10, 40),
+                                                                   (max(1, h // scale), max(1, w // scale), 1))
+        img += cv2.resize(noise.astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)[:, :, None]
+    elif kind < 0.7:  # stripes / lines as on signs and paper
+        for _ in range(rng.randint(1, 4)):
+            y = rng.randint(0, h - 1)
+            c = tuple(float(rng.randint(0, 255)) for _ in range(3))
+            cv2.line(img, (0, y), (w - 1, y + rng.randint(-3, 3)), c, rng.randint(1, 2))
+    return img
+
+
+def render_word(text: str, rng: random.Random, fonts: Sequence[str]) -> np.ndarray:
+    """Render ``text`` to a BGR uint8 image of height ~32-64 and variable width."""
+    font_path = rng.choice(fonts) if fonts else ""
+    size = rng.randint(26, 48)
+    font = _font(font_path, size)
+    left, top, right, bottom = font.getbbox(text)
+    tw, th = max(1, right - left), max(1, bottom - top)
+    stroke = rng.choice((0, 0, 0, 0, 1, 2))
+    pad_x = int(rng.uniform(0.02, 0.25) * th) + stroke + 2
+    pad_y = int(rng.uniform(0.05, 0.4) * th) + stroke + 2
+    w, h = tw + 2 * pad_x, th + 2 * pad_y
+    mask = Image.new("L", (w, h), 0)
+    draw = ImageDraw.Draw(mask)
+    origin = (pad_x - left, pad_y - top)
+    draw.text(origin, text, fill=255, font=font, stroke_width=stroke, stroke_fill=255)
+    alpha = np.asarray(mask, np.float32)[:, :, None] / 255.0
+    bg_colour, fg_colour = _colour_pair(rng)
+    img = _background(rng, h, w, bg_colour)
+    if rng.random() < 0.15:  # drop shadow
+        dx, dy = rng.randint(-3, 3), rng.randint(1, 3)
+        shadow = np.roll(np.roll(alpha, dy, axis=0), dx, axis=1)
+        img = img * (1 - 0.6 * shadow)
+    if stroke and rng.random() < 0.6:  # border in another colour around the glyphs
+        inner = Image.new("L", (w, h), 0)
+        ImageDraw.Draw(inner).text(origin, text, fill=255, font=font)
+        inner_alpha = np.asarray(inner, np.float32)[:, :, None] / 255.0
+        border = np.array([rng.randint(0, 255) for _ in range(3)], np.float32)
+        img = img * (1 - alpha) + border * alpha
+        img = img * (1 - inner_alpha) + fg_colour * inner_alpha
+    else:
+        img = img * (1 - alpha) + fg_colour * alpha
+    img = _geometric(img, rng)
+    img = _degrade(img, rng)
+    return img
+
+
+def _geometric(img: np.ndarray, rng: random.Random) -> np.ndarray:
+    """Small rotation, shear and perspective, filling the border by replication."""
+    h, w = img.shape[:2]
+    if rng.random() < 0.3:
+        return img
+    jitter = rng.uniform(0.0, 0.12) * h
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = src + np.float32([[rng.uniform(-jitter, jitter), rng.uniform(-jitter, jitter)] for _ in range(4)])
+    angle = np.deg2rad(rng.gauss(0, 2.5))
+    c, s = np.cos(angle), np.sin(angle)
+    centre = np.float32([w / 2, h / 2])
+    dst = (dst - centre) @ np.float32([[c, -s], [s, c]]).T + centre
+    shear = rng.gauss(0, 0.1)
+    dst[:, 0] += shear * (dst[:, 1] - h / 2)
+    matrix = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
+    return cv2.warpPerspective(img, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
+
+
+def _degrade(img: np.ndarray, rng: random.Random) -> np.ndarray:
+    """Blur, low resolution, noise and JPEG artefacts."""
+    h, w = img.shape[:2]
+    if rng.random() < 0.5:
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 1.5))
+    if rng.random() < 0.3:
+        f = rng.uniform(0.3, 0.8)
+        small = cv2.resize(img, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
+        img = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    if rng.random() < 0.5:
+        noise = np.random.default_rng(rng.getrandbits(32)).normal(0, rng.uniform(2, 12), img.shape)
+        img = img + noise.astype(np.float32)
+    out = np.clip(img, 0, 255).astype(np.uint8)
+    if rng.random() < 0.3:  # colour inversion-free contrast change
+        alpha = rng.uniform(0.6, 1.2)
+        out = cv2.convertScaleAbs(out, alpha=alpha, beta=rng.uniform(-20, 20))
+    if rng.random() < 0.6:
+        ok, enc = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(25, 95)])
+        if ok:
+            out = cv2.imdecode(enc, cv2.IMREAD_COLOR)
+    return out
+
+
+class WordRenderer:
+    """Deterministic renderer: image ``i`` of epoch ``e`` depends only on (seed, e, i)."""
+
+    def __init__(self, seed: int = 0, fonts: str = "", words: str = "", max_length: int = 23) -> None:
+        self.seed = seed
+        self.fonts = find_fonts(fonts)
+        if not self.fonts:
+            log.warning("no TrueType fonts found: rendering with Pillow's built-in font only "
+                        "(install fonts-dejavu-core fonts-liberation fonts-freefont-ttf fonts-noto-core)")
+        self.words = load_words(words)
+        self.max_length = max_length
+
+    def rng(self, epoch: int, index: int) -> random.Random:
+        return random.Random((self.seed * 1_000_003 + epoch) * 10_000_019 + index)
+
+    def text(self, epoch: int, index: int) -> str:
+        return sample_text(self.rng(epoch, index), self.words, self.max_length)
+
+    def image(self, epoch: int, index: int, text: str) -> np.ndarray:
+        rng = self.rng(epoch, index)
+        rng.random()  # decorrelate from the text draw
+        return render_word(text, rng, self.fonts)
+
+
+class RenderedSource(WordSource):
+    """``num_samples`` freshly rendered words per epoch (different words and styles every epoch)."""
+
+    name = "rendered"
+
+    def __init__(self, num_samples: int, epoch: int = 0, seed: int = 0, fonts: str = "", words: str = "",
+                 **kwargs) -> None:
+        self.renderer = WordRenderer(seed, fonts, words, kwargs.get("max_text_length", 23))
+        self.epoch = epoch
+        entries = [(f"rendered:{epoch}:{i}", self.renderer.text(epoch, i)) for i in range(num_samples)]
+        super().__init__(entries, **kwargs)
+        self._raw = {key: label for key, label in entries}
+
+    def load_image(self, index: int) -> np.ndarray:
+        key = self.keys[index]
+        i = int(key.rsplit(":", 1)[1])
+        return self.renderer.image(self.epoch, i, self._raw[key])
+
+
+# ---------------------------------------------------------------------------- MJSynth-layout writer
+def write_mjsynth(output: str, num: int, seed: int = 0, fonts: str = "", words: str = "",
+                  val_fraction: float = 0.0, test_fraction: float = 0.0, per_dir: int = 1000) -> dict:
+    """Write ``num`` rendered images as an MJSynth folder; return counts per split."""
+    from tqdm import tqdm
+
+    renderer = WordRenderer(seed, fonts, words)
+    os.makedirs(output, exist_ok=True)
+    lexicon: List[str] = []
+    lex_index = {}
+    splits = {"train": [], "val": [], "test": []}
+    split_rng = random.Random(seed)
+    for i in tqdm(range(num), desc="render", unit="img", disable=None):
+        text = renderer.text(0, i)
+        img = renderer.image(0, i, text)
+        if text not in lex_index:
+            lex_index[text] = len(lexicon)
+            lexicon.append(text)
+        idx = lex_index[text]
+        sub = str(i // per_dir)
+        os.makedirs(os.path.join(output, sub), exist_ok=True)
+        rel = f"./{sub}/{i}_{text}_{idx}.jpg"
+        cv2.imwrite(os.path.join(output, rel), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        r = split_rng.random()
+        split = "val" if r < val_fraction else "test" if r < val_fraction + test_fraction else "train"
+        splits[split].append(f"{rel} {idx}")
+    with open(os.path.join(output, "lexicon.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(lexicon) + "\n")
+    for split, lines in splits.items():
+        if lines or split == "train":
+            with open(os.path.join(output, f"annotation_{split}.txt"), "w", encoding="utf-8") as f:
+                f.write("\n".join(lines) + ("\n" if lines else ""))
+    return {k: len(v) for k, v in splits.items()}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description="Render words into an MJSynth-layout folder.")
+    parser.add_argument("--output", "-o", required=True, help="output folder")
+    parser.add_argument("--num", "-n", type=int, default=10000, help="number of images")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fonts", default="", help="font files/folders, comma separated (default: system fonts)")
+    parser.add_argument("--words", default="", help="word list (default: /usr/share/dict/words)")
+    parser.add_argument("--val_fraction", type=float, default=0.0)
+    parser.add_argument("--test_fraction", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    if args.num <= 0:
+        parser.error("--num must be > 0")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    start = time.time()
+    counts = write_mjsynth(args.output, args.num, args.seed, args.fonts, args.words,
+                           args.val_fraction, args.test_fraction)
+    elapsed = time.time() - start
+    print(f"wrote {args.num} images to {args.output} ({counts}) in {elapsed:.1f}s = {args.num / elapsed:.0f} img/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Random-access word-image sources: the common base of every dataset reader.
+
+A source holds (key, label) entries, filters labels once at start-up (counting each
+rejection by reason), and returns for an index the image resized to the network
+size plus the encoded label. An image that cannot be read never raises: it becomes
+a black placeholder with a non-zero ``status`` so the batch keeps its shape, the loss
+ignores it and evaluation counts it as an error.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..charset import Charset
+from .transforms import ImageError, decode_bgr, resize
+
+log = logging.getLogger(__name__)
+
+STATUS_OK = 0
+STATUS_MISSING = 1
+STATUS_UNREADABLE = 2
+STATUS_REASONS = {STATUS_MISSING: "image file missing", STATUS_UNREADABLE: "image unreadable or corrupt"}
+DUPLICATE = "duplicate entry"
+
+COLUMNS = ["image", "label", "label_length", "status", "index"]
+
+
+class SourceError(ValueError):
+    """A dataset path or annotation file is missing or malformed."""
+
+
+class WordSource:
+    """Base class: subclasses provide ``entries`` and may override :meth:`read_bytes`."""
+
+    name = "words"
+
+    def __init__(self, entries: Iterable[Tuple[str, str]], charset: Charset, image_size: Tuple[int, int],
+                 max_text_length: int, num_frames: int, filter_labels: bool = True,
+                 skips: Optional[Counter] = None) -> None:
+        self.charset = charset
+        self.image_size = image_size
+        self.max_text_length = max_text_length
+        self.skips: Counter = skips if skips is not None else Counter()
+        self.keys: List[str] = []
+        self.labels: List[str] = []
+        seen = set()
+        for key, label in entries:
+            if key in seen:
+                self.skips[DUPLICATE] += 1
+                continue
+            seen.add(key)
+            text = charset.normalize(label)
+            if filter_labels:
+                reason = charset.check(text, max_text_length, num_frames)
+                if reason:
+                    self.skips[reason] += 1
+                    continue
+            self.keys.append(key)
+            self.labels.append(text)
+        if not self.keys:
+            raise SourceError(f"{self.name}: no usable samples ({self.describe_skips() or 'the annotation is empty'})")
+
+    # ---------------------------------------------------------------- subclass hooks
+    def read_bytes(self, index: int) -> bytes:
+        """Encoded image bytes of sample ``index`` (default: ``keys`` are file paths)."""
+        with open(self.keys[index], "rb") as f:
+            return f.read()
+
+    def load_image(self, index: int) -> np.ndarray:
+        """BGR uint8 image of any size (raise OSError/ImageError when it cannot be read)."""
+        return decode_bgr(self.read_bytes(index))
+
+    # ---------------------------------------------------------------- access
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, index: int):
+        index = int(index)
+        status = STATUS_OK
+        try:
+            image = resize(self.load_image(index), self.image_size)
+        except FileNotFoundError:
+            status = STATUS_MISSING
+        except (OSError, ImageError, ValueError):
+            status = STATUS_UNREADABLE
+        if status != STATUS_OK:
+            image = np.zeros((*self.image_size, 3), np.uint8)
+        text = self.labels[index]
+        label = self.charset.encode(text, self.max_text_length)
+        length = np.int32(min(len(text), self.max_text_length))
+        return image, label, length, np.int32(status), np.int32(index)
+
+    def describe_skips(self) -> str:
+        return ", ".join(f"{n} {reason}" for reason, n in self.skips.most_common())
+
+    def summary(self) -> str:
+        total = len(self) + sum(self.skips.values())
+        text = f"{self.name}: {len(self)} of {total} samples kept"
+        skipped = self.describe_skips()
+        return f"{text} (skipped: {skipped})" if skipped else text
+
+
+def read_lines(path: str) -> List[str]:
+    """Non-empty lines of a text annotation file (utf-8, undecodable bytes replaced)."""
+    if not os.path.isfile(path):
+        raise SourceError(f"annotation file not found: {path}")
+    with open(path, encoding="utf-8", errors="replace") as f:
+        lines = [line.rstrip("\r\n") for line in f]
+    lines = [line for line in lines if line.strip()]
+    if not lines:
+        raise SourceError(f"annotation file is empty: {path}")
+    return lines
+
+
+def require_dir(path: str, what: str) -> str:
+    if not path:
+        raise SourceError(f"{what}: no dataset path given")
+    if not os.path.isdir(path):
+        raise SourceError(f"{what}: dataset directory not found: {path}")
+    return path
+
+
+def protocol_filter(entries: Sequence[Tuple[str, str]], skips: Counter, min_length: int = 3) -> List[Tuple[str, str]]:
+    """IC03/IC13 evaluation protocol: keep alphanumeric words of at least ``min_length`` characters."""
+    kept = []
+    for key, label in entries:
+        if len(label) < min_length or not label.isascii() or not label.isalnum():
+            skips["excluded by protocol (non-alphanumeric or < 3 characters)"] += 1
+        else:
+            kept.append((key, label))
+    return kept

@@ -1,0 +1,68 @@
+"""Image decoding and preprocessing shared by training, evaluation and inference.
+
+Images are decoded to 3-channel BGR uint8 whatever they were on disk (grayscale,
+RGBA, 16-bit, palette), resized to the network size without keeping the aspect
+ratio (as the reference does), then normalised to (x - 127.5) / 127.5 in CHW.
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import cv2
+import numpy as np
+
+cv2.setNumThreads(1)  # the data pipeline parallelises over workers, not inside one resize
+
+MEAN = 127.5
+STD = 127.5
+
+
+class ImageError(ValueError):
+    """The bytes are not a decodable image."""
+
+
+def decode_bgr(data: bytes) -> np.ndarray:
+    """Decode encoded image bytes to HxWx3 BGR uint8; raise ImageError when impossible."""
+    if not data:
+        raise ImageError("zero-byte file")
+    buf = np.frombuffer(data, dtype=np.uint8)
+    img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    if img is None or img.size == 0:
+        raise ImageError("not a decodable image")
+    if img.dtype != np.uint8:  # 16-bit or float images: scale to 8 bits
+        img = cv2.normalize(img.astype(np.float32), None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    if img.ndim == 2:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    elif img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+    elif img.shape[2] == 1:
+        img = cv2.cvtColor(img[:, :, 0], cv2.COLOR_GRAY2BGR)
+    return img
+
+
+def resize(img: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    """Resize BGR uint8 to (height, width) with bilinear interpolation (area when shrinking a lot)."""
+    height, width = size
+    h, w = img.shape[:2]
+    interp = cv2.INTER_AREA if h > 2 * height or w > 2 * width else cv2.INTER_LINEAR
+    return cv2.resize(img, (width, height), interpolation=interp)
+
+
+def normalize(img: np.ndarray) -> np.ndarray:
+    """HxWx3 uint8 -> 3xHxW float32 in [-1, 1]."""
+    return ((img.astype(np.float32) - MEAN) / STD).transpose(2, 0, 1)
+
+
+def load_image(path: str, size: Tuple[int, int]) -> np.ndarray:
+    """Read, decode and resize one file (raises OSError or ImageError)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    return resize(decode_bgr(data), size)
+
+
+def preprocess_batch(images: list, size: Tuple[int, int], out: Optional[np.ndarray] = None) -> np.ndarray:
+    """Stack resized+normalised images into [B, 3, H, W] float32."""
+    batch = out if out is not None else np.empty((len(images), 3, size[0], size[1]), np.float32)
+    for i, img in enumerate(images):
+        batch[i] = normalize(resize(img, size))
+    return batch

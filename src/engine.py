@@ -1,0 +1,282 @@
+"""Training and evaluation loops.
+
+The train step (:class:`TrainStep`) computes the CTC loss and gradients, averages
+them across ranks in data-parallel runs, clips them by global norm and applies SGD
+only when every gradient is finite, so a bad batch never corrupts the weights.
+The loop around it logs, checkpoints atomically and resumes exactly.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections import Counter
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import mindspore as ms
+from mindspore import Tensor, nn, ops
+import mindspore.common.dtype as mstype
+from tqdm import tqdm
+
+from . import checkpoint
+from .charset import Charset
+from .config import Config
+from .data.pipeline import build_source, epoch_indices, eval_indices, make_dataset
+from .data.source import STATUS_OK, STATUS_REASONS, WordSource
+from .decoding import greedy_decode
+from .distributed import DistInfo
+from .loss import CTCLoss, WithCTCLoss
+from .metrics import WordAccuracy
+from .model import build_crnn
+from .schedule import build_optimizer, learning_rates
+from .utils import format_seconds
+
+log = logging.getLogger("crnn")
+
+
+class TrainingAborted(RuntimeError):
+    """Too many consecutive non-finite steps."""
+
+
+class TrainStep(nn.Cell):
+    """One optimisation step; returns (loss, finite). Non-finite gradients skip the update."""
+
+    def __init__(self, net_with_loss: nn.Cell, optimizer: nn.Optimizer, clip_norm: float,
+                 scale_update: Optional[nn.Cell] = None, loss_scale: float = 1.0) -> None:
+        super().__init__(auto_prefix=False)
+        self.network = net_with_loss
+        self.network.set_grad()
+        self.optimizer = optimizer
+        self.weights = optimizer.parameters
+        self.grad = ops.GradOperation(get_by_list=True, sens_param=True)
+        self.clip_norm = float(clip_norm)
+        self.hyper_map = ops.HyperMap()
+        self.scale_update = scale_update
+        self.scale_sense = ms.Parameter(Tensor(loss_scale, mstype.float32), name="scale_sense", requires_grad=False)
+        mode = ms.get_auto_parallel_context("parallel_mode")
+        self.reduce = mode in (ms.ParallelMode.DATA_PARALLEL, ms.ParallelMode.HYBRID_PARALLEL)
+        self.grad_reducer = nn.DistributedGradReducer(self.weights) if self.reduce else nn.Identity()
+
+    def construct(self, images, targets, target_lengths, weight):
+        loss = self.network(images, targets, target_lengths, weight)
+        sens = ops.cast(self.scale_sense, loss.dtype)
+        grads = self.grad(self.network, self.weights)(images, targets, target_lengths, weight, sens)
+        grads = self.grad_reducer(grads)
+        grads = self.hyper_map(ops.partial(ops.div, y=sens), grads) if self.scale_update is not None else grads
+        finite = ms.amp.all_finite(grads)
+        if self.scale_update is not None:  # dynamic loss scale: shrink on overflow, grow when stable
+            finite = ops.depend(finite, self.scale_update(self.scale_sense, ops.logical_not(finite)))
+        if self.clip_norm > 0:
+            grads = ops.clip_by_global_norm(grads, self.clip_norm)
+        if finite:
+            loss = ops.depend(loss, self.optimizer(grads))
+        return loss, finite
+
+
+def build_train_step(cfg: Config, net: nn.Cell, charset: Charset, steps_per_epoch: int) -> TrainStep:
+    lrs = learning_rates(cfg, steps_per_epoch)
+    optimizer = build_optimizer(cfg, net.trainable_params(), lrs)
+    scale_update = None
+    if cfg.amp_level != "O0":
+        net = ms.amp.auto_mixed_precision(net, cfg.amp_level)
+        scale_update = nn.DynamicLossScaleUpdateCell(loss_scale_value=cfg.loss_scale, scale_factor=2,
+                                                     scale_window=1000)
+    net_with_loss = WithCTCLoss(net, CTCLoss(charset.blank))
+    return TrainStep(net_with_loss, optimizer, cfg.clip_norm, scale_update,
+                     cfg.loss_scale if scale_update is not None else 1.0)
+
+
+def _to_tensors(batch: Tuple[np.ndarray, ...]) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    images, labels, lengths, status, _ = batch
+    weight = (status == STATUS_OK).astype(np.float32)
+    return Tensor(images), Tensor(labels), Tensor(lengths), Tensor(weight)
+
+
+class Trainer:
+    """Runs ``cfg.epoch_size`` epochs with logging, checkpoints, resume and optional evaluation."""
+
+    def __init__(self, cfg: Config, dist: DistInfo) -> None:
+        self.cfg = cfg
+        self.dist = dist
+        self.charset = Charset.from_config(cfg)
+        self.source = build_source(cfg.train_dataset, cfg.train_dataset_path, cfg, self.charset, training=True)
+        log.info(self.source.summary())
+        num = len(self.source)
+        if num // dist.size < cfg.batch_size:
+            raise ValueError(f"batch_size {cfg.batch_size} is larger than the {num // dist.size} training samples "
+                             f"per device: lower --batch_size")
+        self.steps_per_epoch = (num // dist.size) // cfg.batch_size
+        self.net = build_crnn(cfg, self.charset.num_classes)
+        self.step_cell = build_train_step(cfg, self.net, self.charset, self.steps_per_epoch)
+        self.step_cell.set_train(True)
+        self.ckpt_dir = os.path.join(cfg.save_checkpoint_path, f"ckpt_{dist.rank}")
+        self.eval_source: Optional[WordSource] = None
+        self.skips: Counter = Counter()
+        self.bad_steps = 0
+        self.consecutive_bad = 0
+        self.history: List[Dict] = []
+
+    # ---------------------------------------------------------------- checkpoints
+    def _meta(self, epoch: int, step: int, global_step: int) -> Dict:
+        return {"epoch_num": epoch, "step_num": step, "global_step_num": global_step,
+                "config_hash": self.cfg.model_hash(), "alphabet": self.charset.alphabet}
+
+    def save(self, epoch: int, step: int, global_step: int) -> Optional[str]:
+        """Rank 0 writes ``crnn-<epoch>_<step>.ckpt`` (epoch 1-based, step within the epoch)."""
+        if not (self.cfg.save_checkpoint and self.dist.is_main):
+            return None
+        path = os.path.join(self.ckpt_dir, checkpoint.checkpoint_name(epoch, step))
+        checkpoint.save(self.step_cell, path, self._meta(epoch, step, global_step))
+        checkpoint.prune(self.ckpt_dir, self.cfg.keep_checkpoint_max)
+        return path
+
+    def resume(self) -> int:
+        """Load ``cfg.resume`` (or the newest valid checkpoint for "auto"); return the global step to start at."""
+        path = self.cfg.resume
+        if not path:
+            return 0
+        if path == "auto":
+            path = checkpoint.newest_valid(os.path.join(self.cfg.save_checkpoint_path, "ckpt_0"))
+            if path is None:
+                log.info("resume=auto: no checkpoint yet, starting from scratch")
+                return 0
+        params, meta = checkpoint.read(path)
+        if meta.get("config_hash") not in (None, self.cfg.model_hash()):
+            raise checkpoint.CheckpointError(
+                f"cannot resume from {path}: it was trained with another alphabet or architecture "
+                f"(config hash {meta.get('config_hash')} != {self.cfg.model_hash()}; alphabet {meta.get('alphabet')!r})")
+        checkpoint.check_fits(self.net, params, path, meta, self.charset.alphabet)
+        ms.load_param_into_net(self.step_cell, params, strict_load=True)
+        global_step = int(meta.get("global_step_num", 0))
+        if "global_step_num" not in meta:  # a plain network checkpoint: fine-tune from it
+            log.info("loaded weights from %s (no training state: starting at step 0)", path)
+            return 0
+        self.step_cell.optimizer.global_step.set_data(Tensor([global_step], mstype.int32))
+        log.info("resumed from %s at epoch %d, step %d (global step %d)", path, meta.get("epoch_num", 0),
+                 meta.get("step_num", 0), global_step)
+        return global_step
+
+    # ---------------------------------------------------------------- loop
+    def _source_for_epoch(self, epoch: int) -> WordSource:
+        if self.cfg.train_dataset == "rendered" and not self.cfg.train_dataset_path and epoch > 0:
+            return build_source("rendered", "", self.cfg, self.charset, training=True, epoch=epoch)
+        return self.source
+
+    def train(self) -> Dict:
+        cfg, spe = self.cfg, self.steps_per_epoch
+        global_step = self.resume()
+        total_steps = cfg.epoch_size * spe
+        if cfg.max_steps:
+            total_steps = min(total_steps, cfg.max_steps)
+        lrs = learning_rates(cfg, spe)
+        log.info("training: %d samples, %d steps per epoch, %d epochs, batch %d x %d devices, %d steps to run",
+                 len(self.source), spe, cfg.epoch_size, cfg.batch_size, self.dist.size, total_steps - global_step)
+        start_time = time.time()
+        window_start, window_images, run_images = time.time(), 0, 0
+        last_loss = float("nan")
+        while global_step < total_steps:
+            epoch, step_in_epoch = divmod(global_step, spe)
+            source = self._source_for_epoch(epoch)
+            indices = epoch_indices(len(source), cfg.batch_size, epoch, cfg.seed, cfg.shuffle,
+                                    self.dist.size, self.dist.rank)[step_in_epoch * cfg.batch_size:]
+            dataset = make_dataset(source, indices, cfg.batch_size, cfg.num_parallel_workers)
+            for batch in dataset.create_tuple_iterator(num_epochs=1, output_numpy=True):
+                self._count_skips(batch[3])
+                loss, finite = self.step_cell(*_to_tensors(batch))
+                global_step += 1
+                step_in_epoch += 1
+                run_images += cfg.batch_size
+                window_images += cfg.batch_size
+                last_loss = float(loss.asnumpy())
+                self._check_finite(bool(finite.asnumpy()), last_loss, [source.keys[i] for i in batch[4][:8]],
+                                   global_step)
+                if global_step % cfg.log_interval == 0 or step_in_epoch == spe or global_step == total_steps:
+                    now = time.time()
+                    rate = window_images / max(now - window_start, 1e-9)
+                    eta = (total_steps - global_step) * cfg.batch_size / max(rate, 1e-9)
+                    log.info("epoch %d/%d step %d/%d loss %.4f lr %.6f %.1f img/s eta %s", epoch + 1,
+                             cfg.epoch_size, step_in_epoch, spe, last_loss, lrs[min(global_step, len(lrs)) - 1],
+                             rate * self.dist.size, format_seconds(eta))
+                    self._record({"step": global_step, "loss": last_loss, "lr": float(lrs[global_step - 1]),
+                                  "img_per_s": rate * self.dist.size})
+                    window_start, window_images = now, 0
+                if step_in_epoch == spe or global_step % cfg.save_checkpoint_steps == 0 or global_step == total_steps:
+                    self.save(epoch + 1, step_in_epoch, global_step)
+                if global_step >= total_steps:
+                    break
+            if step_in_epoch == spe:
+                self._end_of_epoch(epoch + 1)
+        elapsed = time.time() - start_time
+        summary = {"steps": global_step, "loss": last_loss, "seconds": elapsed,
+                   "img_per_s": run_images * self.dist.size / max(elapsed, 1e-9),
+                   "skipped_images": dict(self.skips), "bad_steps": self.bad_steps}
+        log.info("done: %d steps, final loss %.4f, %.1f img/s, %s elapsed; unreadable images %s; "
+                 "non-finite steps skipped %d", global_step, last_loss, summary["img_per_s"],
+                 format_seconds(elapsed), dict(self.skips) or 0, self.bad_steps)
+        return summary
+
+    def _count_skips(self, status: np.ndarray) -> None:
+        for code, reason in STATUS_REASONS.items():
+            n = int((status == code).sum())
+            if n:
+                self.skips[reason] += n
+                log.warning("%d images in this batch skipped: %s (total so far: %d)", n, reason, self.skips[reason])
+
+    def _check_finite(self, finite: bool, loss: float, keys: List[str], global_step: int) -> None:
+        if finite:
+            self.consecutive_bad = 0
+            return
+        self.bad_steps += 1
+        self.consecutive_bad += 1
+        log.warning("step %d: non-finite loss/gradients (loss %s): update skipped (%d consecutive); samples %s",
+                    global_step, loss, self.consecutive_bad, keys)
+        if self.consecutive_bad >= self.cfg.max_bad_steps:
+            raise TrainingAborted(f"{self.consecutive_bad} consecutive non-finite steps (max_bad_steps="
+                                  f"{self.cfg.max_bad_steps}): lower the learning rate, check the data "
+                                  f"(labels vs alphabet) or use amp_level=O0")
+
+    def _end_of_epoch(self, epoch: int) -> None:
+        cfg = self.cfg
+        if not (cfg.eval_during_train and self.dist.is_main and epoch % cfg.eval_interval == 0):
+            return
+        if self.eval_source is None:
+            self.eval_source = build_source(cfg.train_eval_dataset, cfg.train_eval_dataset_path, cfg,
+                                            self.charset, training=False)
+        self.net.set_train(False)
+        result = evaluate(self.net, self.eval_source, self.charset, cfg.eval_batch_size,
+                          cfg.num_parallel_workers, progress=False)
+        self.net.set_train(True)
+        log.info("epoch %d: %s accuracy %.4f (%d/%d)", epoch, cfg.train_eval_dataset, result.accuracy,
+                 result.correct, result.total)
+        self._record({"epoch": epoch, "images_seen": epoch * self.steps_per_epoch * cfg.batch_size * self.dist.size,
+                      "dataset": cfg.train_eval_dataset, "accuracy": result.accuracy})
+
+    def _record(self, entry: Dict) -> None:
+        """Append one JSON line to <save_checkpoint_path>/metrics.jsonl (rank 0) for learning curves."""
+        self.history.append(entry)
+        if self.dist.is_main:
+            os.makedirs(self.cfg.save_checkpoint_path, exist_ok=True)
+            with open(os.path.join(self.cfg.save_checkpoint_path, "metrics.jsonl"), "a", encoding="utf-8") as f:
+                f.write(json.dumps(entry) + "\n")
+
+
+def evaluate(net: nn.Cell, source: WordSource, charset: Charset, batch_size: int, num_workers: int,
+             progress: bool = True) -> WordAccuracy:
+    """Greedy-decode every sample of ``source`` in order; unreadable images count as errors."""
+    indices, real = eval_indices(len(source), batch_size)
+    dataset = make_dataset(source, indices, batch_size, num_workers)
+    metric = WordAccuracy(case_sensitive=charset.case_sensitive)
+    seen = 0
+    bar = tqdm(total=real, desc=f"eval {source.name}", unit="img", disable=not progress or None)
+    for images, _, _, status, ids in dataset.create_tuple_iterator(num_epochs=1, output_numpy=True):
+        logits = net(Tensor(images)).asnumpy()
+        for (pred_ids, _), st, i in zip(greedy_decode(logits, charset.blank), status, ids):
+            if seen >= real:
+                break
+            metric.update(source.keys[i], source.labels[i], charset.decode(pred_ids), readable=st == STATUS_OK)
+            seen += 1
+        bar.update(min(len(ids), real - bar.n))
+    bar.close()
+    return metric

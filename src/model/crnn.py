@@ -1,0 +1,36 @@
+"""CRNN = backbone (VGG) -> sequence (two BiLSTM blocks) -> CTC head (the last block's Dense)."""
+from __future__ import annotations
+
+from mindspore import nn, ops
+
+from .backbone import VGG
+from .sequence import BidirectionalLSTM
+
+
+class CRNN(nn.Cell):
+    """Input [B, 3, 32, W] (BGR, (x-127.5)/127.5); output per-frame logits [T, B, num_classes]."""
+
+    def __init__(self, num_classes: int, hidden_size: int = 256) -> None:
+        super().__init__()
+        self.vgg = VGG()
+        self.rnn = nn.SequentialCell([
+            BidirectionalLSTM(VGG.out_channels, hidden_size, hidden_size),
+            BidirectionalLSTM(hidden_size, hidden_size, num_classes),
+        ])
+
+    def construct(self, x):
+        x = self.vgg(x)                   # [B, C, 1, T]
+        x = ops.squeeze(x, 2)             # [B, C, T]
+        x = ops.transpose(x, (2, 0, 1))   # [T, B, C]
+        return self.rnn(x)
+
+
+def build_crnn(cfg, num_classes: int) -> CRNN:
+    """Network for ``cfg.model_version`` (only V2, the reference default, is provided)."""
+    if cfg.model_version != "V2":
+        raise ValueError(f"unsupported model_version {cfg.model_version!r}")
+    return CRNN(num_classes, cfg.hidden_size)
+
+
+def count_parameters(net: nn.Cell) -> int:
+    return sum(int(p.size) for p in net.trainable_params())

@@ -1,0 +1,56 @@
+"""Runtime set-up shared by the entry points: logging, device context, seeds."""
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import random
+import shutil
+import sys
+from typing import Optional
+
+import numpy as np
+
+
+def setup_logging(log_file: Optional[str] = None, rank: int = 0) -> logging.Logger:
+    """Log to stdout (and to ``log_file``); every line carries the rank when it is not 0."""
+    fmt = "%(asctime)s " + (f"[rank {rank}] " if rank else "") + "%(levelname)s %(message)s"
+    handlers = [logging.StreamHandler(sys.stdout)]
+    if log_file:
+        os.makedirs(os.path.dirname(os.path.abspath(log_file)), exist_ok=True)
+        handlers.append(logging.FileHandler(log_file))
+    logging.basicConfig(level=logging.INFO, format=fmt, datefmt="%H:%M:%S", handlers=handlers, force=True)
+    return logging.getLogger("crnn")
+
+
+def gpu_available() -> bool:
+    return bool(glob.glob("/dev/nvidia[0-9]*")) or shutil.which("nvidia-smi") is not None
+
+
+def setup_context(cfg, device_id: Optional[int] = None) -> None:
+    """Select device and execution mode; fail early with a clear message when the device is absent."""
+    import mindspore as ms
+
+    if cfg.device_target == "GPU" and not gpu_available():
+        raise RuntimeError("--device_target=GPU but no NVIDIA GPU is visible on this machine "
+                           "(no /dev/nvidia*, no nvidia-smi); use --device_target=CPU")
+    mode = ms.GRAPH_MODE if cfg.mode == "GRAPH" else ms.PYNATIVE_MODE
+    ms.set_context(mode=mode)
+    ms.set_device(cfg.device_target, cfg.device_id if device_id is None else device_id)
+
+
+def set_seed(seed: int) -> None:
+    import mindspore as ms
+    import mindspore.dataset as ds
+
+    random.seed(seed)
+    np.random.seed(seed)
+    ms.set_seed(seed)
+    ds.config.set_seed(seed)
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h:d}:{m:02d}:{s:02d}"

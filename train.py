@@ -1,0 +1,44 @@
+"""Train CRNN.
+
+    python train.py                                   # rendered words on the fly, CPU
+    python train.py --train_dataset=synth --train_dataset_path=./Syn90k/mnt/ramdisk/max/90kDICT32px --device_target=GPU
+    mpirun -n 8 python train.py ... --run_distribute=True
+
+Every key of default_config.yaml is a flag (python train.py --help).
+"""
+import os
+import sys
+
+from src.config import ConfigError, load_config
+
+
+def main(argv=None) -> int:
+    try:
+        cfg = load_config(argv, description=__doc__.split("\n")[1])
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    from src.checkpoint import CheckpointError
+    from src.data.source import SourceError
+    from src.distributed import init_distributed
+    from src.engine import Trainer, TrainingAborted
+    from src.utils import set_seed, setup_context, setup_logging
+
+    try:
+        setup_context(cfg)
+        dist = init_distributed(cfg.run_distribute)
+        if dist.size > 1:
+            setup_context(cfg, device_id=dist.local_rank)
+        log_file = os.path.join(cfg.save_checkpoint_path, f"log_rank{dist.rank}.txt") if dist.size > 1 else None
+        log = setup_logging(log_file, dist.rank)
+        log.info("config: %s", {k: v for k, v in sorted(cfg.items())})
+        set_seed(cfg.seed)
+        Trainer(cfg, dist).train()
+    except (SourceError, CheckpointError, TrainingAborted, RuntimeError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
