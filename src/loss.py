@@ -9,7 +9,9 @@ class CTCLoss(nn.Cell):
     """Mean over the valid samples of the per-sample CTC negative log-likelihood.
 
     ``weight`` (1 for a real sample, 0 for a placeholder standing in for an unreadable
-    image) masks samples out; impossible alignments give 0 (``zero_infinity``) instead of inf.
+    image) masks samples out. A sample whose label cannot be aligned to the frames
+    (infinite loss) is dropped from the mean with a zero gradient: MindSpore's CPU
+    kernel leaves such losses at inf even with ``zero_infinity=True``.
     """
 
     def __init__(self, blank: int) -> None:
@@ -22,7 +24,9 @@ class CTCLoss(nn.Cell):
         input_lengths = ops.fill(mstype.int32, (b,), t)
         per_sample, _ = ops.ctc_loss(log_probs, targets, input_lengths, target_lengths,
                                      blank=self.blank, reduction="none", zero_infinity=True)
-        weight = ops.cast(weight, mstype.float32)
+        finite = ops.isfinite(per_sample)
+        per_sample = ops.select(finite, per_sample, ops.zeros_like(per_sample))
+        weight = ops.cast(weight, mstype.float32) * ops.cast(finite, mstype.float32)
         return ops.reduce_sum(per_sample * weight) / ops.maximum(ops.reduce_sum(weight), 1.0)
 
 

@@ -1,0 +1,11 @@
+# Shared helpers for the launch scripts (sourced, not run).
+PROJECT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHON_BIN="${PYTHON_BIN:-$( [ -x "$PROJECT_DIR/.venv/bin/python" ] && echo "$PROJECT_DIR/.venv/bin/python" || echo python )}"
+
+need_dir() {  # need_dir PATH WHAT
+  if [ ! -d "$1" ]; then echo "error: $2 '$1' is not a directory" >&2; exit 1; fi
+}
+need_file() {  # need_file PATH WHAT
+  if [ ! -f "$1" ]; then echo "error: $2 '$1' is not a file" >&2; exit 1; fi
+}
+abs_path() { (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")"); }

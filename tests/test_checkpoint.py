@@ -1,0 +1,58 @@
+import os
+
+import pytest
+
+from src import checkpoint
+from src.charset import Charset
+from src.model import build_crnn
+
+
+def test_atomic_save_roundtrip_and_metadata(tmp_path, cfg, charset):
+    net = build_crnn(cfg, charset.num_classes)
+    path = str(tmp_path / "ckpt_0" / "crnn-1_5.ckpt")
+    checkpoint.save(net, path, {"epoch_num": 1, "step_num": 5, "alphabet": charset.alphabet})
+    assert os.listdir(tmp_path / "ckpt_0") == ["crnn-1_5.ckpt"]  # no temp file left behind
+    other = build_crnn(cfg, charset.num_classes)
+    meta = checkpoint.load_into(other, path, charset.alphabet)
+    assert meta["epoch_num"] == 1 and meta["step_num"] == 5
+    a = net.vgg.conv1.conv.weight.asnumpy()
+    assert (other.vgg.conv1.conv.weight.asnumpy() == a).all()
+
+
+def test_corrupt_and_truncated_checkpoints_are_detected(tmp_path, cfg, charset):
+    net = build_crnn(cfg, charset.num_classes)
+    d = tmp_path / "ckpt_0"
+    old, new = str(d / "crnn-1_5.ckpt"), str(d / "crnn-1_10.ckpt")
+    checkpoint.save(net, old, {"epoch_num": 1})
+    checkpoint.save(net, new, {"epoch_num": 1})
+    os.chmod(new, 0o600)
+    data = open(new, "rb").read()
+    with open(new, "wb") as f:
+        f.write(data[: len(data) // 2])
+    with pytest.raises(checkpoint.CheckpointError, match="corrupt or truncated"):
+        checkpoint.read(new)
+    assert checkpoint.newest_valid(str(d)) == old
+    flipped = bytearray(open(old, "rb").read())
+    flipped[len(flipped) // 2] ^= 0xFF
+    os.chmod(old, 0o600)
+    with open(old, "wb") as f:
+        f.write(bytes(flipped))
+    with pytest.raises(checkpoint.CheckpointError):
+        checkpoint.read(old)
+
+
+def test_checkpoint_for_another_alphabet_is_refused(tmp_path, cfg, charset):
+    path = str(tmp_path / "crnn-1_1.ckpt")
+    checkpoint.save(build_crnn(cfg, charset.num_classes), path, {"alphabet": charset.alphabet})
+    wide = Charset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", True)
+    with pytest.raises(checkpoint.CheckpointError, match="class count mismatch"):
+        checkpoint.load_into(build_crnn(cfg, wide.num_classes), path, wide.alphabet)
+
+
+def test_prune_keeps_newest(tmp_path, cfg, charset):
+    net = build_crnn(cfg, charset.num_classes)
+    for step in (1, 2, 10):
+        checkpoint.save(net, str(tmp_path / f"crnn-1_{step}.ckpt"), {})
+    checkpoint.prune(str(tmp_path), 2)
+    assert [os.path.basename(p) for p in checkpoint.list_checkpoints(str(tmp_path))] == ["crnn-1_2.ckpt",
+                                                                                         "crnn-1_10.ckpt"]

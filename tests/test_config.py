@@ -1,0 +1,44 @@
+import subprocess
+import sys
+
+import pytest
+
+from src.config import ConfigError, load_config
+from tests.conftest import ROOT
+
+
+def test_overrides_are_typed():
+    cfg = load_config(["--batch_size=8", "--nesterov=False", "--learning_rate=0.5", "--train_dataset=synth"])
+    assert cfg.batch_size == 8 and cfg.nesterov is False and cfg.learning_rate == 0.5
+    assert cfg.train_dataset == "synth"
+
+
+def test_config_path_overrides_defaults_and_rejects_unknown_keys(tmp_path):
+    good = tmp_path / "c.yaml"
+    good.write_text("batch_size: 16\nepoch_size: 3\n")
+    cfg = load_config([f"--config_path={good}", "--epoch_size=4"])
+    assert (cfg.batch_size, cfg.epoch_size) == (16, 4)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("batchsize: 16\n")
+    with pytest.raises(ConfigError, match="batchsize"):
+        load_config([f"--config_path={bad}"])
+
+
+def test_invalid_values_are_reported_together():
+    with pytest.raises(ConfigError) as err:
+        load_config(["--batch_size=0", "--image_height=48"])
+    assert "batch_size" in str(err.value) and "image_height" in str(err.value)
+
+
+def test_model_hash_depends_on_alphabet_only_among_model_keys():
+    a = load_config([])
+    assert a.model_hash() == load_config(["--batch_size=3"]).model_hash()
+    assert a.model_hash() != load_config(["--alphabet=abc"]).model_hash()
+
+
+def test_help_lists_every_key_with_help_text():
+    out = subprocess.run([sys.executable, "train.py", "--help"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120).stdout
+    for key in ("--train_dataset_path", "--save_checkpoint_steps", "--clip_norm", "--alphabet"):
+        assert key in out
+    assert "global-norm gradient clipping" in out
