@@ -18,6 +18,7 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CONFIG = os.path.join(ROOT, "default_config.yaml")
 
+DATASETS = ("synth", "rendered", "lmdb", "iiit5k", "ic03", "ic13", "svt")
 CHOICES = {
     "device_target": ("CPU", "GPU", "Ascend"),
     "mode": ("GRAPH", "PYNATIVE"),
@@ -25,9 +26,9 @@ CHOICES = {
     "model_version": ("V2",),
     "lr_schedule": ("cosine", "cosine_step", "constant"),
     "optimizer": ("momentum", "adam"),
-    "train_dataset": ("synth", "rendered", "iiit5k", "ic03", "ic13", "svt"),
-    "train_eval_dataset": ("synth", "rendered", "iiit5k", "ic03", "ic13", "svt"),
-    "eval_dataset": ("synth", "rendered", "iiit5k", "ic03", "ic13", "svt"),
+    "train_dataset": DATASETS,
+    "train_eval_dataset": DATASETS,
+    "eval_dataset": DATASETS,
 }
 
 # Keys that change what a checkpoint's parameters mean; resuming or evaluating with

@@ -190,7 +190,7 @@ class Trainer:
                 run_images += cfg.batch_size
                 window_images += cfg.batch_size
                 last_loss = float(loss.asnumpy())
-                self._check_finite(bool(finite.asnumpy()), last_loss, [source.keys[i] for i in batch[4][:8]],
+                self._check_finite(bool(finite.asnumpy()), last_loss, [source.key(i) for i in batch[4][:8]],
                                    global_step)
                 if global_step % cfg.log_interval == 0 or step_in_epoch == spe or global_step == total_steps:
                     now = time.time()
@@ -275,7 +275,7 @@ def evaluate(net: nn.Cell, source: WordSource, charset: Charset, batch_size: int
         for (pred_ids, _), st, i in zip(greedy_decode(logits, charset.blank), status, ids):
             if seen >= real:
                 break
-            metric.update(source.keys[i], source.labels[i], charset.decode(pred_ids), readable=st == STATUS_OK)
+            metric.update(source.key(i), source.label(i), charset.decode(pred_ids), readable=st == STATUS_OK)
             seen += 1
         bar.update(min(len(ids), real - bar.n))
     bar.close()

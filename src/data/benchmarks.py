@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from typing import List, Tuple
 
-from .source import SourceError, WordSource, protocol_filter, read_lines, require_dir
+from .source import SourceError, ListSource, protocol_filter, read_lines, require_dir
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -54,7 +54,7 @@ def parse_svt(root: str) -> List[Tuple[str, str]]:
     return [(os.path.join(root, n), os.path.splitext(n)[0].rsplit("_", 1)[-1]) for n in names]
 
 
-class BenchmarkSource(WordSource):
+class BenchmarkSource(ListSource):
     """One of iiit5k, ic03, ic13, svt (labels are not filtered by the alphabet: OOV words just count as errors)."""
 
     def __init__(self, name: str, root: str, filter_labels: bool = False, **kwargs) -> None:

@@ -15,6 +15,7 @@ import mindspore.dataset.vision as vision
 from ..charset import Charset
 from ..model import sequence_length
 from .benchmarks import BenchmarkSource
+from .lmdb_dataset import LmdbSource
 from .render import RenderedSource
 from .source import COLUMNS, SourceError, WordSource
 from .synth import MJSynthSource
@@ -34,6 +35,8 @@ def build_source(name: str, path: str, cfg, charset: Charset, training: bool, ep
         seed = cfg.seed if training else cfg.seed + 7919  # a held-out stream for evaluation
         return RenderedSource(cfg.rendered_num_samples, epoch=epoch if training else 0, seed=seed,
                               fonts=cfg.rendered_fonts, words=cfg.rendered_words, filter_labels=True, **common)
+    if name == "lmdb":
+        return LmdbSource(path, filter_labels=training, **common)
     if name in BENCHMARKS:
         return BenchmarkSource(name, path, filter_labels=training, **common)
     raise SourceError(f"unknown dataset {name!r}")

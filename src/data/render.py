@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .source import WordSource
+from .source import ListSource
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +258,7 @@ class WordRenderer:
         return render_word(text, rng, self.fonts)
 
 
-class RenderedSource(WordSource):
+class RenderedSource(ListSource):
     """``num_samples`` freshly rendered words per epoch (different words and styles every epoch)."""
 
     name = "rendered"
@@ -312,6 +312,16 @@ def write_mjsynth(output: str, num: int, seed: int = 0, fonts: str = "", words: 
     return {k: len(v) for k, v in splits.items()}
 
 
+def rendered_items(num: int, seed: int = 0, fonts: str = "", words: str = ""):
+    """(name, JPEG bytes, label) for ``num`` rendered words, for the LMDB writer."""
+    renderer = WordRenderer(seed, fonts, words)
+    for i in range(num):
+        text = renderer.text(0, i)
+        ok, enc = cv2.imencode(".jpg", renderer.image(0, i, text), [cv2.IMWRITE_JPEG_QUALITY, 95])
+        if ok:
+            yield f"rendered:{i}", enc.tobytes(), text
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Render words into an MJSynth-layout folder.")
     parser.add_argument("--output", "-o", required=True, help="output folder")
@@ -321,13 +331,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--words", default="", help="word list (default: /usr/share/dict/words)")
     parser.add_argument("--val_fraction", type=float, default=0.0)
     parser.add_argument("--test_fraction", type=float, default=0.0)
+    parser.add_argument("--lmdb", action="store_true", help="write an image+label LMDB instead of a folder")
     args = parser.parse_args(argv)
     if args.num <= 0:
         parser.error("--num must be > 0")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     start = time.time()
-    counts = write_mjsynth(args.output, args.num, args.seed, args.fonts, args.words,
-                           args.val_fraction, args.test_fraction)
+    if args.lmdb:
+        from .create_lmdb import write_lmdb
+
+        written, _, _ = write_lmdb(args.output, rendered_items(args.num, args.seed, args.fonts, args.words), args.num)
+        counts = {"train": written}
+    else:
+        counts = write_mjsynth(args.output, args.num, args.seed, args.fonts, args.words,
+                               args.val_fraction, args.test_fraction)
     elapsed = time.time() - start
     print(f"wrote {args.num} images to {args.output} ({counts}) in {elapsed:.1f}s = {args.num / elapsed:.0f} img/s")
     return 0
