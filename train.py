@@ -20,17 +20,15 @@ def main(argv=None) -> int:
         return 2
     from src.checkpoint import CheckpointError
     from src.data.source import SourceError
-    from src.distributed import init_distributed
+    from src.distributed import init_distributed, launcher_local_rank
     from src.engine import Trainer, TrainingAborted
     from src.utils import set_seed, setup_context, setup_logging
 
     try:
-        setup_context(cfg)
-        dist = init_distributed(cfg.run_distribute)
-        if dist.size > 1:
-            setup_context(cfg, device_id=dist.local_rank)
+        setup_context(cfg, device_id=launcher_local_rank() if cfg.run_distribute else None)
+        dist = init_distributed(cfg.run_distribute, cfg.device_target, cfg.comm_timeout)
         log_file = os.path.join(cfg.save_checkpoint_path, f"log_rank{dist.rank}.txt") if dist.size > 1 else None
-        log = setup_logging(log_file, dist.rank)
+        log = setup_logging(log_file, dist.rank, to_stdout=dist.is_main)
         log.info("config: %s", {k: v for k, v in sorted(cfg.items())})
         set_seed(cfg.seed)
         Trainer(cfg, dist).train()

@@ -1,8 +1,25 @@
-"""Rank, group size and device id; data-parallel initialisation."""
+"""Data-parallel set-up: rank, group size, device id, and launching under mpirun or msrun.
+
+* GPU (and Ascend): ``mpirun -n 8 python train.py ... --run_distribute=True`` — MindSpore
+  reads the OpenMPI environment and ``init()`` brings up NCCL (HCCL on Ascend).
+* CPU: MindSpore's collectives (mccl) need its own cluster variables and a scheduler
+  process, which msrun provides. Under plain mpirun this module provides them from the
+  OpenMPI rank (rank 0 also starts the scheduler), so the same launch command works.
+"""
 from __future__ import annotations
 
+import atexit
+import logging
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
+
+log = logging.getLogger("crnn")
+
+DEFAULT_SCHED_PORT = 8118
+_SCHEDULER_CODE = ("import mindspore as ms; from mindspore.communication import init; "
+                   "ms.set_device('CPU'); init()")
 
 
 @dataclass
@@ -16,25 +33,88 @@ class DistInfo:
         return self.rank == 0
 
 
+def _env_int(*keys: str):
+    for key in keys:
+        value = os.environ.get(key, "")
+        if value.isdigit():
+            return int(value)
+    return None
+
+
 def launcher_local_rank() -> int:
-    """Local rank from OpenMPI, msrun or the usual variables (0 when not launched)."""
-    for key in ("OMPI_COMM_WORLD_LOCAL_RANK", "MS_LOCAL_RANK_ID", "LOCAL_RANK", "DEVICE_ID"):
-        if os.environ.get(key, "").isdigit():
-            return int(os.environ[key])
-    return 0
+    """Local rank from OpenMPI, msrun or the usual variables; mpi4py as a last resort; else 0."""
+    found = _env_int("OMPI_COMM_WORLD_LOCAL_RANK", "MS_LOCAL_RANK_ID", "LOCAL_RANK", "MPI_LOCALRANKID")
+    if found is not None:
+        return found
+    try:  # other MPI implementations: derive the local rank from a node-local communicator
+        from mpi4py import MPI
+
+        return MPI.COMM_WORLD.Split_type(MPI.COMM_TYPE_SHARED).Get_rank()
+    except Exception:  # noqa: BLE001 (no MPI runtime: not launched by MPI)
+        return 0
+
+
+def under_openmpi() -> bool:
+    return "OMPI_COMM_WORLD_SIZE" in os.environ
 
 
 def launched_by_launcher() -> bool:
-    return any(k in os.environ for k in ("OMPI_COMM_WORLD_SIZE", "MS_WORKER_NUM", "RANK_SIZE", "MS_ROLE"))
+    return under_openmpi() or "MS_ROLE" in os.environ or "RANK_SIZE" in os.environ
 
 
-def init_distributed(run_distribute: bool) -> DistInfo:
+def cluster_env_from_openmpi(env: dict) -> dict:
+    """MindSpore cluster variables (MS_*) for this OpenMPI rank; values already set win."""
+    rank = int(env["OMPI_COMM_WORLD_RANK"])
+    size = int(env["OMPI_COMM_WORLD_SIZE"])
+    local_size = int(env.get("OMPI_COMM_WORLD_LOCAL_SIZE", size))
+    if local_size != size and "MS_SCHED_HOST" not in env:
+        raise RuntimeError("multi-node mpirun on CPU: export MS_SCHED_HOST=<address of the rank-0 node> "
+                           "(and MS_SCHED_PORT) with mpirun -x MS_SCHED_HOST -x MS_SCHED_PORT")
+    return {
+        "MS_ROLE": "MS_WORKER",
+        "MS_WORKER_NUM": str(size),
+        "MS_NODE_ID": str(rank),
+        "MS_SCHED_HOST": env.get("MS_SCHED_HOST", "127.0.0.1"),
+        "MS_SCHED_PORT": env.get("MS_SCHED_PORT", str(DEFAULT_SCHED_PORT)),
+    }
+
+
+def _start_scheduler(cluster: dict) -> subprocess.Popen:
+    env = {**os.environ, **cluster, "MS_ROLE": "MS_SCHED"}
+    env.pop("MS_NODE_ID", None)
+    proc = subprocess.Popen([sys.executable, "-c", _SCHEDULER_CODE], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+    def stop() -> None:  # the scheduler ends once every worker has left; never leave it behind
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+
+    atexit.register(stop)
+    return proc
+
+
+def prepare_cpu_cluster_under_mpirun(device_target: str) -> None:
+    """On CPU under mpirun, turn the OpenMPI rank into MindSpore's cluster variables."""
+    if device_target != "CPU" or not under_openmpi() or "MS_ROLE" in os.environ:
+        return
+    cluster = cluster_env_from_openmpi(dict(os.environ))
+    if cluster["MS_NODE_ID"] == "0":
+        _start_scheduler(cluster)
+    os.environ.update(cluster)
+
+
+def init_distributed(run_distribute: bool, device_target: str = "CPU", timeout_s: int = 0) -> DistInfo:
     """Initialise collective communication when asked; return this process's rank info."""
     if not run_distribute:
         return DistInfo()
     if not launched_by_launcher():
         raise RuntimeError("run_distribute=True needs a launcher: start with mpirun -n N or msrun "
                            "(see scripts/run_distribute_train_*.sh)")
+    if timeout_s:
+        os.environ.setdefault("MS_TOPO_TIMEOUT", str(timeout_s))  # cluster build-up (msrun/dynamic networking)
+    prepare_cpu_cluster_under_mpirun(device_target)
     from mindspore import ParallelMode, set_auto_parallel_context
     from mindspore.communication import get_group_size, get_rank, init
 

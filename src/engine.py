@@ -182,6 +182,8 @@ class Trainer:
             indices = epoch_indices(len(source), cfg.batch_size, epoch, cfg.seed, cfg.shuffle,
                                     self.dist.size, self.dist.rank)[step_in_epoch * cfg.batch_size:]
             dataset = make_dataset(source, indices, cfg.batch_size, cfg.num_parallel_workers)
+            log.info("epoch %d shard %d/%d: %d samples from step %d, first %s", epoch + 1, self.dist.rank,
+                     self.dist.size, len(indices), step_in_epoch, [source.key(i) for i in indices[:3]])
             for batch in dataset.create_tuple_iterator(num_epochs=1, output_numpy=True):
                 self._count_skips(batch[3])
                 loss, finite = self.step_cell(*_to_tensors(batch))
@@ -212,6 +214,7 @@ class Trainer:
         summary = {"steps": global_step, "loss": last_loss, "seconds": elapsed,
                    "img_per_s": run_images * self.dist.size / max(elapsed, 1e-9),
                    "skipped_images": dict(self.skips), "bad_steps": self.bad_steps}
+        log.info("parameter checksum %.10e", parameter_checksum(self.net))
         log.info("done: %d steps, final loss %.4f, %.1f img/s, %s elapsed; unreadable images %s; "
                  "non-finite steps skipped %d", global_step, last_loss, summary["img_per_s"],
                  format_seconds(elapsed), dict(self.skips) or 0, self.bad_steps)
@@ -260,6 +263,12 @@ class Trainer:
             os.makedirs(self.cfg.save_checkpoint_path, exist_ok=True)
             with open(os.path.join(self.cfg.save_checkpoint_path, "metrics.jsonl"), "a", encoding="utf-8") as f:
                 f.write(json.dumps(entry) + "\n")
+
+
+def parameter_checksum(net: nn.Cell) -> float:
+    """Sum of |w| over the trainable parameters: equal on every rank of a data-parallel run
+    (BatchNorm moving statistics are per rank, as in the reference, and are left out)."""
+    return float(sum(np.abs(p.asnumpy()).astype(np.float64).sum() for p in net.trainable_params()))
 
 
 def evaluate(net: nn.Cell, source: WordSource, charset: Charset, batch_size: int, num_workers: int,

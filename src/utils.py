@@ -12,10 +12,16 @@ from typing import Optional
 import numpy as np
 
 
-def setup_logging(log_file: Optional[str] = None, rank: int = 0) -> logging.Logger:
-    """Log to stdout (and to ``log_file``); every line carries the rank when it is not 0."""
+def setup_logging(log_file: Optional[str] = None, rank: int = 0, to_stdout: bool = True) -> logging.Logger:
+    """Log to stdout (rank 0) and to ``log_file``; lines carry the rank when it is not 0.
+
+    Ranks other than 0 write their full log to their own file and only errors to stderr.
+    """
     fmt = "%(asctime)s " + (f"[rank {rank}] " if rank else "") + "%(levelname)s %(message)s"
-    handlers = [logging.StreamHandler(sys.stdout)]
+    console = logging.StreamHandler(sys.stdout if to_stdout else sys.stderr)
+    if not to_stdout:
+        console.setLevel(logging.ERROR)
+    handlers: list = [console]
     if log_file:
         os.makedirs(os.path.dirname(os.path.abspath(log_file)), exist_ok=True)
         handlers.append(logging.FileHandler(log_file))

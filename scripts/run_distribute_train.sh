@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Data-parallel training with OpenMPI (called by the _gpu/_cpu wrappers; first argument: GPU or CPU).
+# Usage: bash scripts/run_distribute_train_{gpu,cpu}.sh [DEVICE_NUM] [DATASET] [DATASET_PATH] [extra --key=value ...]
+#   Several machines: export HOSTFILE=/path/to/hostfile (lines "host slots=8"); on CPU also
+#   export MS_SCHED_HOST=<rank-0 host> MS_SCHED_PORT=<free port>.
+#   DRY_RUN=1 prints the command instead of running it.
+# Logs: ./log_output/ (mpirun's per-rank output) and <save_checkpoint_path>/log_rank<N>.txt.
+set -euo pipefail
+DEVICE=$1; shift
+source "$(dirname "$0")/_common.sh"
+if [ $# -lt 3 ]; then
+  echo "Usage: bash $0 [DEVICE_NUM] [DATASET] [DATASET_PATH] [extra --key=value ...]" >&2
+  echo "e.g.   bash $0 8 synth ./Syn90k/mnt/ramdisk/max/90kDICT32px" >&2
+  exit 1
+fi
+DEVICE_NUM=$1; DATASET=$2; DATASET_PATH=$(abs_path "$3"); shift 3
+[[ "$DEVICE_NUM" =~ ^[1-9][0-9]*$ ]] || { echo "error: DEVICE_NUM must be a positive integer, got '$DEVICE_NUM'" >&2; exit 1; }
+need_dir "$DATASET_PATH" "DATASET_PATH"
+command -v mpirun >/dev/null || { echo "error: mpirun not found (apt-get install openmpi-bin)" >&2; exit 1; }
+EXTRA=()
+if [ -n "${HOSTFILE:-}" ]; then need_file "$HOSTFILE" "HOSTFILE"; EXTRA+=(--hostfile "$HOSTFILE"); fi
+for var in PATH LD_LIBRARY_PATH PYTHONPATH MS_SCHED_HOST MS_SCHED_PORT; do
+  if [ -n "${!var:-}" ]; then EXTRA+=(-x "$var"); fi
+done
+cmd=(mpirun --allow-run-as-root -n "$DEVICE_NUM" "${EXTRA[@]}" --output-filename log_output --merge-stderr-to-stdout
+     "$PYTHON_BIN" "$PROJECT_DIR/train.py" --train_dataset="$DATASET" --train_dataset_path="$DATASET_PATH"
+     --device_target="$DEVICE" --run_distribute=True "$@")
+if [ -n "${DRY_RUN:-}" ]; then echo "${cmd[@]}"; exit 0; fi
+exec "${cmd[@]}"

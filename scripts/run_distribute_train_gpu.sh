@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# distribute_train on GPU: see run_distribute_train.sh for usage.
+exec bash "$(dirname "$0")/run_distribute_train.sh" GPU "$@"
