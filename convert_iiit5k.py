@@ -20,6 +20,9 @@ def main(argv=None) -> int:
                         help="dataset root holding the images (default: the folder of the .mat file)")
     parser.add_argument("-a", "--output_annotation", default=None,
                         help="annotation file to write (default: <output_dir>/annotation.txt)")
+    parser.add_argument("--lexicons", action="store_true",
+                        help="also write lexicon_small.txt / lexicon_medium.txt (smallLexi / mediumLexi) next to "
+                             "the annotation, for eval.py --lexicon=small|medium")
     parser.add_argument("--allow_missing", action="store_true", help="write the file even if images are missing")
     args = parser.parse_args(argv)
 
@@ -28,7 +31,7 @@ def main(argv=None) -> int:
     root = args.output_dir or os.path.dirname(os.path.abspath(args.mat_file))
     out = args.output_annotation or os.path.join(root, "annotation.txt")
     try:
-        entries, _, _ = read_iiit5k_mat(args.mat_file)
+        entries, small, medium = read_iiit5k_mat(args.mat_file)
     except MatFormatError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -56,6 +59,16 @@ def main(argv=None) -> int:
     with open(out, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     print(f"wrote {len(lines)} entries to {out} ({len(missing)} missing images)")
+    if args.lexicons:
+        for size, lexicons in (("small", small), ("medium", medium)):
+            if lexicons is None:
+                print(f"error: {args.mat_file} has no {size} lexicons (smallLexi/mediumLexi)", file=sys.stderr)
+                return 1
+            path = os.path.join(os.path.dirname(os.path.abspath(out)), f"lexicon_{size}.txt")
+            with open(path, "w", encoding="utf-8") as f:
+                for line, words in zip(lines, lexicons):
+                    f.write(line.rsplit(",", 1)[0] + "\t" + " ".join(words) + "\n")
+            print(f"wrote {size} lexicons ({len(lexicons[0]) if lexicons else 0} words per image) to {path}")
     return 0
 
 

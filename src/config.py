@@ -26,6 +26,7 @@ CHOICES = {
     "model_version": ("V2",),
     "lr_schedule": ("cosine", "cosine_step", "constant"),
     "optimizer": ("momentum", "adam"),
+    "file_format": ("MINDIR", "ONNX", "AIR"),
     "train_dataset": DATASETS,
     "train_eval_dataset": DATASETS,
     "eval_dataset": DATASETS,

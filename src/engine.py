@@ -25,8 +25,8 @@ from .charset import Charset
 from .config import Config
 from .data.pipeline import build_source, epoch_indices, eval_indices, make_dataset
 from .data.source import STATUS_OK, STATUS_REASONS, WordSource
-from .decoding import greedy_decode
 from .distributed import DistInfo
+from .inference import Backend, MindSporeBackend, Outputs, log_softmax, make_decoder, run_batched
 from .loss import CTCLoss, WithCTCLoss
 from .metrics import WordAccuracy
 from .model import build_crnn
@@ -271,21 +271,29 @@ def parameter_checksum(net: nn.Cell) -> float:
     return float(sum(np.abs(p.asnumpy()).astype(np.float64).sum() for p in net.trainable_params()))
 
 
+def collect_outputs(backend: Backend, source: WordSource, batch_size: int, num_workers: int,
+                    progress: bool = True) -> Outputs:
+    """Log-probabilities for every sample of ``source``, in order (unreadable ones flagged)."""
+    indices, real = eval_indices(len(source), batch_size)
+    dataset = make_dataset(source, indices, batch_size, num_workers)
+    out = Outputs()
+    bar = tqdm(total=real, desc=f"eval {source.name}", unit="img", disable=not progress or None)
+    for images, _, _, status, ids in dataset.create_tuple_iterator(num_epochs=1, output_numpy=True):
+        log_probs = log_softmax(run_batched(backend, images).astype(np.float32))
+        for b, (st, i) in enumerate(zip(status, ids)):
+            if len(out.keys) >= real:
+                break
+            out.keys.append(source.key(i))
+            out.labels.append(source.label(i))
+            out.readable.append(bool(st == STATUS_OK))
+            out.log_probs.append(log_probs[:, b])
+        bar.update(min(len(ids), real - bar.n))
+    bar.close()
+    return out
+
+
 def evaluate(net: nn.Cell, source: WordSource, charset: Charset, batch_size: int, num_workers: int,
              progress: bool = True) -> WordAccuracy:
     """Greedy-decode every sample of ``source`` in order; unreadable images count as errors."""
-    indices, real = eval_indices(len(source), batch_size)
-    dataset = make_dataset(source, indices, batch_size, num_workers)
-    metric = WordAccuracy(case_sensitive=charset.case_sensitive)
-    seen = 0
-    bar = tqdm(total=real, desc=f"eval {source.name}", unit="img", disable=not progress or None)
-    for images, _, _, status, ids in dataset.create_tuple_iterator(num_epochs=1, output_numpy=True):
-        logits = net(Tensor(images)).asnumpy()
-        for (pred_ids, _), st, i in zip(greedy_decode(logits, charset.blank), status, ids):
-            if seen >= real:
-                break
-            metric.update(source.key(i), source.label(i), charset.decode(pred_ids), readable=st == STATUS_OK)
-            seen += 1
-        bar.update(min(len(ids), real - bar.n))
-    bar.close()
-    return metric
+    outputs = collect_outputs(MindSporeBackend(net), source, batch_size, num_workers, progress)
+    return outputs.score(make_decoder("greedy", charset), charset.case_sensitive)[0]

@@ -72,3 +72,19 @@ class BenchmarkSource(ListSource):
         else:
             raise SourceError(f"unknown benchmark {name!r}")
         super().__init__(entries, filter_labels=filter_labels, skips=skips, **kwargs)
+
+
+def read_image_lexicons(root: str, size: str, keys: List[str]) -> List[List[str]]:
+    """Per-image lexicons ``lexicon_<size>.txt`` (``<image>\t<word> <word> ...`` lines, written by
+    ``convert_iiit5k.py --lexicons``), in the order of ``keys`` (absolute image paths)."""
+    path = os.path.join(root, f"lexicon_{size}.txt")
+    if not os.path.isfile(path):
+        raise SourceError(f"{path} not found: write it with convert_iiit5k.py -m testdata.mat --lexicons")
+    table = {}
+    for line in read_lines(path):
+        name, _, words = line.partition("\t")
+        table[os.path.normpath(os.path.join(root, name))] = words.split()
+    missing = [k for k in keys if os.path.normpath(k) not in table]
+    if missing:
+        raise SourceError(f"{path}: no lexicon for {len(missing)} images, e.g. {missing[:3]}")
+    return [table[os.path.normpath(k)] for k in keys]

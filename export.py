@@ -1,0 +1,55 @@
+"""Export a CRNN checkpoint to MINDIR, ONNX (opset 11) or AIR, with a fixed batch size.
+
+    python export.py --checkpoint_path=ckpt_0/crnn-10_14110.ckpt --file_format=ONNX --batch_size=64 --file_name=crnn
+
+Writes <file_name>.<mindir|onnx|air> and <file_name>.json (alphabet, input size, batch size)
+so that infer.py / eval.py --model need no training config.
+"""
+import json
+import os
+import sys
+
+from src.config import ConfigError, load_config
+
+
+def main(argv=None) -> int:
+    try:
+        cfg = load_config(argv, description=__doc__.split("\n")[0])
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    import numpy as np
+    import mindspore as ms
+
+    from src import checkpoint
+    from src.charset import Charset
+    from src.model import build_crnn
+    from src.utils import setup_context
+
+    try:
+        if not cfg.checkpoint_path:
+            raise ValueError("no --checkpoint_path given")
+        if cfg.file_format == "AIR" and cfg.device_target != "Ascend":
+            raise ValueError("AIR export needs --device_target=Ascend; use MINDIR or ONNX here")
+        setup_context(cfg)
+        charset = Charset.from_config(cfg)
+        net = build_crnn(cfg, charset.num_classes)
+        checkpoint.load_into(net, cfg.checkpoint_path, charset.alphabet)
+        net.set_train(False)
+        dummy = ms.Tensor(np.zeros((cfg.batch_size, 3, cfg.image_height, cfg.image_width), np.float32))
+        ms.export(net, dummy, file_name=cfg.file_name, file_format=cfg.file_format)
+    except (checkpoint.CheckpointError, ValueError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    path = f"{cfg.file_name}.{cfg.file_format.lower()}"
+    meta = {"format": cfg.file_format, "batch_size": cfg.batch_size, "alphabet": charset.alphabet,
+            "case_sensitive": charset.case_sensitive, "image_height": cfg.image_height,
+            "image_width": cfg.image_width, "checkpoint": os.path.basename(cfg.checkpoint_path)}
+    with open(f"{cfg.file_name}.json", "w", encoding="utf-8") as f:
+        json.dump(meta, f, indent=1)
+    print(f"exported {path} (batch {cfg.batch_size}) and {cfg.file_name}.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

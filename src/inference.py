@@ -1,0 +1,180 @@
+"""Run the network from a checkpoint or an exported model, and decode its outputs.
+
+Backends share one interface: ``backend(images [B, 3, 32, W] float32) -> logits [T, B, C]``.
+Exported models have a fixed batch size; :func:`run_batched` pads the last batch.
+An exported model carries a ``<model>.json`` written by export.py with its alphabet and
+input size, so deployment needs no training config.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .charset import Charset
+from .decoding import greedy_decode
+from .decoding.beam import prefix_beam_search
+from .decoding.lexicon import LexiconDecoder
+from .metrics import WordAccuracy
+
+
+class Backend:
+    """Callable network; ``batch_size`` is fixed for exported models (None: any)."""
+
+    batch_size: Optional[int] = None
+    name = "backend"
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class MindSporeBackend(Backend):
+    name = "mindspore"
+
+    def __init__(self, net) -> None:
+        self.net = net
+        self.net.set_train(False)
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        from mindspore import Tensor
+
+        return self.net(Tensor(images)).asnumpy()
+
+
+class MindIRBackend(Backend):
+    name = "mindir"
+
+    def __init__(self, path: str, batch_size: int) -> None:
+        import mindspore as ms
+
+        self.cell = ms.nn.GraphCell(ms.load(path))
+        self.batch_size = batch_size
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        from mindspore import Tensor
+
+        return self.cell(Tensor(images)).asnumpy()
+
+
+class OnnxBackend(Backend):
+    name = "onnxruntime"
+
+    def __init__(self, path: str, threads: int = 0) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            opts.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+        inp = self.session.get_inputs()[0]
+        self.input_name = inp.name
+        self.batch_size = inp.shape[0] if isinstance(inp.shape[0], int) else None
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: images})[0]
+
+
+def model_metadata(path: str) -> Dict:
+    """The ``<model>.json`` written next to an exported model (empty if absent)."""
+    meta_path = os.path.splitext(path)[0] + ".json"
+    if not os.path.isfile(meta_path):
+        return {}
+    with open(meta_path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def load_exported(path: str) -> Tuple[Backend, Dict]:
+    """Backend for a ``.onnx`` or ``.mindir`` file, plus its metadata."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"model not found: {path}")
+    meta = model_metadata(path)
+    if path.lower().endswith(".onnx"):
+        return OnnxBackend(path), meta
+    if path.lower().endswith(".mindir"):
+        if "batch_size" not in meta:
+            raise ValueError(f"{path}: missing {os.path.splitext(path)[0]}.json (written by export.py) "
+                             "with the exported batch size")
+        return MindIRBackend(path, int(meta["batch_size"])), meta
+    raise ValueError(f"unknown model format: {path} (expected .onnx or .mindir)")
+
+
+def run_batched(backend: Backend, images: np.ndarray) -> np.ndarray:
+    """Logits [T, N, C] for N images, padding to the backend's fixed batch size when needed."""
+    n = len(images)
+    if backend.batch_size is None or backend.batch_size == n:
+        return backend(images)
+    b = backend.batch_size
+    outputs = []
+    for start in range(0, n, b):
+        chunk = images[start:start + b]
+        if len(chunk) < b:
+            chunk = np.concatenate([chunk, np.zeros((b - len(chunk), *chunk.shape[1:]), chunk.dtype)])
+        outputs.append(backend(chunk)[:, : min(b, n - start)])
+    return np.concatenate(outputs, axis=1)
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+# ---------------------------------------------------------------------------- decoders
+Decoder = Callable[[np.ndarray, int], Tuple[str, float]]  # (log_probs [T, C], sample index) -> (text, conf)
+
+
+def make_decoder(name: str, charset: Charset, beam_width: int = 10,
+                 lexicons: Optional[Sequence[Sequence[str]]] = None, global_lexicon: Sequence[str] = (),
+                 delta: int = 3) -> Decoder:
+    """``greedy``, ``beam`` (prefix beam search) or ``lexicon`` (per-sample ``lexicons`` or a global list)."""
+
+    def greedy(lp: np.ndarray, _: int) -> Tuple[str, float]:
+        (ids, conf), = greedy_decode(lp[:, None, :], charset.blank)
+        return charset.decode(ids), conf
+
+    if name == "greedy":
+        return greedy
+    if name == "beam":
+        def beam(lp: np.ndarray, _: int) -> Tuple[str, float]:
+            ids, conf = prefix_beam_search(lp, charset.blank, beam_width)
+            return charset.decode(ids), conf
+        return beam
+    if name == "lexicon":
+        if lexicons is None and not global_lexicon:
+            raise ValueError("lexicon decoding needs per-image lexicons or a lexicon file")
+        shared = LexiconDecoder([charset.normalize(w) for w in global_lexicon], charset, delta) \
+            if global_lexicon else None
+        cache: Dict[int, LexiconDecoder] = {}
+
+        def lexicon(lp: np.ndarray, i: int) -> Tuple[str, float]:
+            dec = shared
+            if dec is None:
+                if i not in cache:
+                    cache.clear()
+                    cache[i] = LexiconDecoder([charset.normalize(w) for w in lexicons[i]], charset, delta)
+                dec = cache[i]
+            return dec.decode(lp, greedy(lp, i)[0])
+        return lexicon
+    raise ValueError(f"unknown decoder {name!r} (greedy, beam, lexicon)")
+
+
+@dataclass
+class Outputs:
+    """Network outputs for a whole evaluation set, kept to run several decoders on."""
+
+    keys: List[str] = field(default_factory=list)
+    labels: List[str] = field(default_factory=list)
+    readable: List[bool] = field(default_factory=list)
+    log_probs: List[np.ndarray] = field(default_factory=list)   # one [T, C] array per sample
+
+    def score(self, decoder: Decoder, case_sensitive: bool = False) -> Tuple[WordAccuracy, List[float]]:
+        metric = WordAccuracy(case_sensitive=case_sensitive)
+        confidences = []
+        for i, (key, label, ok, lp) in enumerate(zip(self.keys, self.labels, self.readable, self.log_probs)):
+            text, conf = decoder(lp, i) if ok else ("", 0.0)
+            metric.update(key, label, text, readable=ok)
+            confidences.append(conf)
+        return metric, confidences

@@ -1,0 +1,74 @@
+"""Export to MINDIR/ONNX and reload; infer.py and eval.py on exported models and with lexicons."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from src import checkpoint
+from src.inference import load_exported, run_batched
+from src.model import build_crnn
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    from src.charset import Charset
+    from src.config import load_config
+
+    cfg = load_config([])
+    charset = Charset.from_config(cfg)
+    d = tmp_path_factory.mktemp("export")
+    net = build_crnn(cfg, charset.num_classes)
+    ckpt = str(d / "crnn-1_1.ckpt")
+    checkpoint.save(net, ckpt, {"alphabet": charset.alphabet})
+    for fmt in ("ONNX", "MINDIR"):
+        res = subprocess.run([sys.executable, "export.py", f"--checkpoint_path={ckpt}", f"--file_format={fmt}",
+                              "--batch_size=4", f"--file_name={d}/crnn_{fmt.lower()}"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, res.stderr[-2000:]
+    net.set_train(False)
+    return d, ckpt, net
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "mindir"])
+def test_exported_model_matches_network(exported, fmt):
+    import mindspore as ms
+
+    d, _, net = exported
+    backend, meta = load_exported(str(d / f"crnn_{fmt}.{fmt}"))
+    assert meta["batch_size"] == 4 and meta["alphabet"].startswith("0123")
+    x = np.random.default_rng(0).uniform(-1, 1, (6, 3, 32, 100)).astype(np.float32)   # 6: padded to 2x4
+    got = run_batched(backend, x)
+    want = net(ms.Tensor(x)).asnumpy()
+    assert got.shape == want.shape == (24, 6, 37)
+    assert np.abs(got - want).max() < 1e-4
+
+
+def test_infer_cli_on_folder_with_visualization(exported, iiit5k_dir, tmp_path):
+    d, ckpt, _ = exported
+    vis = tmp_path / "vis.png"
+    for model_args in (["--model", str(d / "crnn_onnx.onnx")], ["--checkpoint_path", ckpt]):
+        res = subprocess.run([sys.executable, "infer.py", os.path.join(iiit5k_dir, "test"), *model_args,
+                              "--batch_size", "4", "--visualize", str(vis)], cwd=ROOT, capture_output=True,
+                             text=True, timeout=300)
+        assert res.returncode == 0, res.stderr[-2000:]
+        rows = [line.split("\t") for line in res.stdout.splitlines() if "\t" in line]
+        assert len(rows) == 6 and all(len(r) == 3 and 0.0 <= float(r[2]) <= 1.0 for r in rows)
+        assert "img/s" in res.stderr and vis.stat().st_size > 1000
+
+
+def test_eval_exported_model_and_all_decoders(exported, iiit5k_dir):
+    d, ckpt, _ = exported
+    names = [line.split(",")[0] for line in open(os.path.join(iiit5k_dir, "annotation.txt")).read().split()]
+    with open(os.path.join(iiit5k_dir, "lexicon_small.txt"), "w") as f:
+        f.writelines(f"{n}\tparking gray rgba deep16 x wide\n" for n in names)
+    res = subprocess.run([sys.executable, "eval.py", "--eval_dataset=iiit5k", f"--eval_dataset_path={iiit5k_dir}",
+                          f"--model={d}/crnn_onnx.onnx", "--decoders=greedy,beam,lex50", "--eval_batch_size=4"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    for name in ("greedy", "beam", "lex50"):
+        assert f"decoder={name} correct=" in res.stdout
+    lex_line = next(line for line in res.stdout.splitlines() if line.startswith("decoder=lex50"))
+    assert "total=6" in lex_line
