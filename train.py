@@ -33,7 +33,8 @@ def main(argv=None) -> int:
         set_seed(cfg.seed)
         Trainer(cfg, dist).train()
     except (SourceError, CheckpointError, TrainingAborted, RuntimeError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        rank = os.environ.get("OMPI_COMM_WORLD_RANK", os.environ.get("MS_NODE_ID", ""))
+        print(f"error{f' (rank {rank})' if cfg.run_distribute and rank else ''}: {err}", file=sys.stderr)
         return 1
     return 0
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -79,11 +80,21 @@ def cluster_env_from_openmpi(env: dict) -> dict:
     }
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the parent (rank 0) dies, however it dies (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def _start_scheduler(cluster: dict) -> subprocess.Popen:
     env = {**os.environ, **cluster, "MS_ROLE": "MS_SCHED"}
     env.pop("MS_NODE_ID", None)
     proc = subprocess.Popen([sys.executable, "-c", _SCHEDULER_CODE], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
 
     def stop() -> None:  # the scheduler ends once every worker has left; never leave it behind
         try:

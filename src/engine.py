@@ -185,6 +185,7 @@ class Trainer:
             log.info("epoch %d shard %d/%d: %d samples from step %d, first %s", epoch + 1, self.dist.rank,
                      self.dist.size, len(indices), step_in_epoch, [source.key(i) for i in indices[:3]])
             for batch in dataset.create_tuple_iterator(num_epochs=1, output_numpy=True):
+                self._inject_fault(global_step + 1)
                 self._count_skips(batch[3])
                 loss, finite = self.step_cell(*_to_tensors(batch))
                 global_step += 1
@@ -219,6 +220,12 @@ class Trainer:
                  "non-finite steps skipped %d", global_step, last_loss, summary["img_per_s"],
                  format_seconds(elapsed), dict(self.skips) or 0, self.bad_steps)
         return summary
+
+    def _inject_fault(self, step: int) -> None:
+        """Fault injection for the test suite: CRNN_FAIL_AT="<rank>:<step>" makes that rank fail there."""
+        spec = os.environ.get("CRNN_FAIL_AT", "")
+        if spec and spec == f"{self.dist.rank}:{step}":
+            raise RuntimeError(f"injected fault on rank {self.dist.rank} at step {step} (CRNN_FAIL_AT)")
 
     def _count_skips(self, status: np.ndarray) -> None:
         for code, reason in STATUS_REASONS.items():

@@ -6,6 +6,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -119,3 +120,18 @@ def test_msrun_step_equals_single_process_union_batch(tmp_path, tiny):
         update = union[name] - start[name]
         assert np.abs(update).max() > 1e-4
         assert np.linalg.norm(dist[name] - union[name]) < tolerance * np.linalg.norm(update), name
+
+
+def test_failing_rank_ends_the_job_and_is_named(tmp_path, tiny):
+    out = str(tmp_path / "run")
+    e = env()
+    e["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
+    e["CRNN_FAIL_AT"] = "1:2"   # rank 1 raises at step 2 (fault injection)
+    cmd = ["bash", os.path.join(ROOT, "scripts", "run_distribute_train_cpu.sh"), "2",
+           *train_args(tiny, out, "--max_steps=6")]
+    start = time.time()
+    res = subprocess.run(cmd, cwd=tmp_path, env=e, capture_output=True, text=True, timeout=400)
+    assert res.returncode != 0
+    assert time.time() - start < 300
+    output = res.stdout + res.stderr
+    assert "error (rank 1): injected fault on rank 1 at step 2" in output
