@@ -42,6 +42,7 @@ def quantize_onnx(fp32_path: str, int8_path: str, mode: str = "dynamic", batch_s
             batch = next(self.batches, None)
             return None if batch is None else {name: batch}
 
-    quantize_static(fp32_path, int8_path, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+    quantize_static(fp32_path, int8_path, Reader(), quant_format=QuantFormat.QDQ, per_channel=False,
+                    op_types_to_quantize=["Conv", "MatMul", "Gemm"],
                     weight_type=QuantType.QInt8, activation_type=QuantType.QInt8)
     return int8_path
