@@ -7,7 +7,7 @@
 import sys
 import time
 
-from src.config import ConfigError, load_config
+from src.config import load_config_or_exit
 
 DECODER_ALIASES = {"lex50": "small", "lex1k": "medium"}
 
@@ -26,11 +26,7 @@ def lexicon_for(name: str, cfg, source):
 
 
 def main(argv=None) -> int:
-    try:
-        cfg = load_config(argv, description=__doc__.split("\n")[0])
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    cfg = load_config_or_exit(argv, __doc__.split("\n")[0])
     from src import checkpoint
     from src.charset import Charset
     from src.data.pipeline import build_source

@@ -9,15 +9,11 @@ import json
 import os
 import sys
 
-from src.config import ConfigError, load_config
+from src.config import load_config_or_exit
 
 
 def main(argv=None) -> int:
-    try:
-        cfg = load_config(argv, description=__doc__.split("\n")[0])
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    cfg = load_config_or_exit(argv, __doc__.split("\n")[0])
     import numpy as np
     import mindspore as ms
 

@@ -9,15 +9,11 @@ Every key of default_config.yaml is a flag (python train.py --help).
 import os
 import sys
 
-from src.config import ConfigError, load_config
+from src.config import load_config_or_exit
 
 
 def main(argv=None) -> int:
-    try:
-        cfg = load_config(argv, description=__doc__.split("\n")[1])
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    cfg = load_config_or_exit(argv, __doc__.split("\n")[1])
     from src.checkpoint import CheckpointError
     from src.data.source import SourceError
     from src.distributed import init_distributed, launcher_local_rank

@@ -8,11 +8,8 @@
 set -euo pipefail
 DEVICE=$1; shift
 source "$(dirname "$0")/_common.sh"
-if [ $# -lt 3 ]; then
-  echo "Usage: bash $0 [DEVICE_NUM] [DATASET] [DATASET_PATH] [extra --key=value ...]" >&2
-  echo "e.g.   bash $0 8 synth ./Syn90k/mnt/ramdisk/max/90kDICT32px" >&2
-  exit 1
-fi
+require_args $# 3 "Usage: bash $0 [DEVICE_NUM] [DATASET] [DATASET_PATH] [extra --key=value ...]" \
+  "e.g.   bash $0 8 synth ./Syn90k/mnt/ramdisk/max/90kDICT32px"
 DEVICE_NUM=$1; DATASET=$2; DATASET_PATH=$(abs_path "$3"); shift 3
 [[ "$DEVICE_NUM" =~ ^[1-9][0-9]*$ ]] || { echo "error: DEVICE_NUM must be a positive integer, got '$DEVICE_NUM'" >&2; exit 1; }
 need_dir "$DATASET_PATH" "DATASET_PATH"

@@ -5,11 +5,8 @@
 set -euo pipefail
 DEVICE=$1; shift
 source "$(dirname "$0")/_common.sh"
-if [ $# -lt 3 ]; then
-  echo "Usage: bash $0 [DATASET] [DATASET_PATH] [CHECKPOINT_PATH] [extra --key=value ...]" >&2
-  echo "e.g.   bash $0 iiit5k ./IIIT5K ./ckpt_0/crnn-10_14110.ckpt" >&2
-  exit 1
-fi
+require_args $# 3 "Usage: bash $0 [DATASET] [DATASET_PATH] [CHECKPOINT_PATH] [extra --key=value ...]" \
+  "e.g.   bash $0 iiit5k ./IIIT5K ./ckpt_0/crnn-10_14110.ckpt"
 DATASET=$1; DATASET_PATH=$(abs_path "$2"); CKPT=$(abs_path "$3"); shift 3
 need_dir "$DATASET_PATH" "DATASET_PATH"; need_file "$CKPT" "CHECKPOINT_PATH"
 cd "$PROJECT_DIR"

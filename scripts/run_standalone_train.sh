@@ -5,11 +5,8 @@
 set -euo pipefail
 DEVICE=$1; shift
 source "$(dirname "$0")/_common.sh"
-if [ $# -lt 1 ]; then
-  echo "Usage: bash $0 [DATASET] [DATASET_PATH] [extra --key=value ...]" >&2
-  echo "e.g.   bash $0 synth ./Syn90k/mnt/ramdisk/max/90kDICT32px" >&2
-  exit 1
-fi
+require_args $# 1 "Usage: bash $0 [DATASET] [DATASET_PATH] [extra --key=value ...]" \
+  "e.g.   bash $0 synth ./Syn90k/mnt/ramdisk/max/90kDICT32px"
 DATASET=$1; shift
 DATASET_PATH=""
 if [ $# -gt 0 ] && [[ "$1" != --* ]]; then DATASET_PATH=$(abs_path "$1"); need_dir "$DATASET_PATH" "DATASET_PATH"; shift; fi

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import yaml
@@ -132,6 +133,15 @@ def load_config(argv: Optional[Sequence[str]] = None, description: str = "CRNN",
         cfg.update(overrides)
     validate(cfg)
     return cfg
+
+
+def load_config_or_exit(argv: Optional[Sequence[str]] = None, description: str = "CRNN") -> Config:
+    """:func:`load_config` for entry points: a bad value prints one line and exits with status 2."""
+    try:
+        return load_config(argv, description)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def _positive(cfg: Config, keys: Iterable[str]) -> List[str]:

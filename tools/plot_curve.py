@@ -1,0 +1,70 @@
+"""Plot accuracy against training images seen from one or more metrics.jsonl files (PNG, no matplotlib).
+
+    python tools/plot_curve.py runs/metrics.jsonl --output docs/learning_curve.png --title "IIIT5K, rendered words"
+"""
+import argparse
+import json
+import sys
+from typing import List, Tuple
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+W, H, LEFT, BOTTOM, TOP, RIGHT = 760, 440, 70, 50, 40, 20
+
+
+def read_points(paths: List[str]) -> List[Tuple[float, float]]:
+    points = []
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                entry = json.loads(line)
+                if "accuracy" in entry:
+                    points.append((float(entry["images_seen"]), 100.0 * float(entry["accuracy"])))
+    return sorted(points)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("metrics", nargs="+")
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--title", default="accuracy vs training images seen")
+    parser.add_argument("--reference", action="append", default=[], help="label=value horizontal line (percent)")
+    args = parser.parse_args()
+    points = read_points(args.metrics)
+    if not points:
+        print("error: no accuracy entries in the metrics files", file=sys.stderr)
+        return 1
+    refs = [(r.split("=")[0], float(r.split("=")[1])) for r in args.reference]
+    x_max = max(p[0] for p in points) * 1.05
+    y_max = max([p[1] for p in points] + [v for _, v in refs] + [10.0]) * 1.1
+    img = Image.new("RGB", (W, H), "white")
+    d = ImageDraw.Draw(img)
+    font = ImageFont.load_default()
+    to_xy = lambda x, y: (LEFT + x / x_max * (W - LEFT - RIGHT), H - BOTTOM - y / y_max * (H - BOTTOM - TOP))  # noqa
+    d.rectangle([LEFT, TOP, W - RIGHT, H - BOTTOM], outline="black")
+    for y in np.linspace(0, y_max, 6):
+        px, py = to_xy(0, y)
+        d.line([LEFT, py, W - RIGHT, py], fill=(230, 230, 230))
+        d.text((8, py - 6), f"{y:.0f}%", fill="black", font=font)
+    for x in np.linspace(0, x_max, 6):
+        px, _ = to_xy(x, 0)
+        d.text((px - 15, H - BOTTOM + 8), f"{x / 1000:.0f}k", fill="black", font=font)
+    for label, value in refs:
+        _, py = to_xy(0, value)
+        d.line([LEFT, py, W - RIGHT, py], fill=(200, 80, 80), width=1)
+        d.text((LEFT + 6, py - 14), f"{label} {value:.1f}%", fill=(200, 80, 80), font=font)
+    xy = [to_xy(x, y) for x, y in points]
+    d.line(xy, fill=(30, 90, 200), width=3)
+    for (px, py), (_, y) in zip(xy, points):
+        d.ellipse([px - 4, py - 4, px + 4, py + 4], fill=(30, 90, 200))
+        d.text((px + 5, py - 16), f"{y:.1f}", fill=(30, 90, 200), font=font)
+    d.text((LEFT, 12), args.title, fill="black", font=font)
+    d.text((W // 2 - 60, H - 20), "training images seen", fill="black", font=font)
+    img.save(args.output)
+    print(f"wrote {args.output} ({len(points)} points)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
