@@ -11,14 +11,13 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-NEG = -1e30
-
-
 def ctc_log_likelihoods(log_probs: np.ndarray, targets: Sequence[Sequence[int]], blank: int) -> np.ndarray:
     """log P(target | x) for every target, from one sample's [T, C] log-probabilities.
 
     Vectorised over targets: the extended label sequences (blank, l1, blank, l2, ..., blank)
-    are padded to the longest and the forward recursion runs on an [N, S] array.
+    are padded to the longest and the forward recursion runs on an [N, S] array, in
+    probability space rescaled at every frame (the scales are summed in log space), so
+    each step is a few adds and multiplies.
     """
     n = len(targets)
     if n == 0:
@@ -30,24 +29,30 @@ def ctc_log_likelihoods(log_probs: np.ndarray, targets: Sequence[Sequence[int]],
     for i, t in enumerate(targets):
         if len(t):
             ext[i, 1:2 * len(t):2] = t
-    valid = np.arange(s_max)[None, :] < (2 * lengths + 1)[:, None]
+    valid = (np.arange(s_max)[None, :] < (2 * lengths + 1)[:, None]).astype(np.float64)
     # a transition s-2 -> s is allowed when ext[s] is a label different from ext[s-2]
-    skip = np.zeros((n, s_max), bool)
+    skip = np.zeros((n, s_max))
     skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
-    emit = log_probs[:, ext]                                  # [T, N, S]
-    alpha = np.full((n, s_max), NEG)
+    emit = np.exp(log_probs.astype(np.float64))[:, ext]          # [T, N, S]
+    padded = np.zeros((n, s_max + 2))                              # two empty states before s = 0
+    alpha = padded[:, 2:]
     alpha[:, 0] = emit[0, :, 0]
-    alpha[:, 1] = np.where(lengths > 0, emit[0, :, 1], NEG)
-    alpha[~valid] = NEG
-    for t in range(1, t_max):
-        prev1 = np.concatenate([np.full((n, 1), NEG), alpha[:, :-1]], axis=1)
-        prev2 = np.concatenate([np.full((n, 2), NEG), alpha[:, :-2]], axis=1)
-        prev2 = np.where(skip, prev2, NEG)
-        alpha = np.logaddexp(np.logaddexp(alpha, prev1), prev2) + emit[t]
-        alpha[~valid] = NEG
+    alpha[:, 1] = emit[0, :, 1] * (lengths > 0)
+    alpha *= valid
+    log_scale = np.zeros(n)
+    for t in range(1, t_max + 1):
+        total = alpha.sum(axis=1)
+        alive = total > 0
+        log_scale += np.log(np.where(alive, total, 1.0))
+        alpha /= np.where(alive, total, 1.0)[:, None]
+        if t == t_max:
+            break
+        alpha[:] = (alpha + padded[:, 1:-1] + skip * padded[:, :-2]) * emit[t] * valid
+    rows = np.arange(n)
     last = 2 * lengths
-    end = np.logaddexp(alpha[np.arange(n), last], np.where(lengths > 0, alpha[np.arange(n), last - 1], NEG))
-    return np.where(end < -1e29, -np.inf, end)
+    end = alpha[rows, last] + np.where(lengths > 0, alpha[rows, np.maximum(last - 1, 0)], 0.0)
+    with np.errstate(divide="ignore"):
+        return np.where(end > 0, np.log(np.maximum(end, 1e-300)) + log_scale, -np.inf)
 
 
 def edit_distance(a: str, b: str) -> int:
