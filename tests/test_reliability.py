@@ -88,7 +88,6 @@ def test_non_finite_step_is_skipped_and_training_aborts(cfg, charset):
     import mindspore as ms
     from mindspore import Tensor
 
-    from src.distributed import DistInfo
     from src.engine import Trainer, TrainingAborted, build_train_step
     from src.model import build_crnn
 

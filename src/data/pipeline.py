@@ -6,7 +6,7 @@ uninterrupted run would, and every rank runs the same number of steps.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import Tuple
 
 import numpy as np
 import mindspore.dataset as ds
@@ -84,16 +84,3 @@ def make_dataset(source: WordSource, indices: np.ndarray, batch_size: int, num_w
     ops = [vision.Normalize(mean=[127.5] * 3, std=[127.5] * 3), vision.HWC2CHW()]
     dataset = dataset.map(operations=ops, input_columns=["image"], num_parallel_workers=max(1, num_workers))
     return dataset.batch(batch_size, drop_remainder=True)
-
-
-def steps_per_epoch(num_samples: int, batch_size: int, num_shards: int = 1) -> int:
-    return (num_samples // num_shards) // batch_size
-
-
-def skip_counts(status: np.ndarray) -> List[int]:
-    """Number of placeholder samples per status code in a batch."""
-    return np.bincount(np.asarray(status).ravel(), minlength=3).tolist()
-
-
-def describe_source(source: Optional[WordSource]) -> str:
-    return source.summary() if source is not None else "no source"

@@ -6,7 +6,7 @@ ratio (as the reference does), then normalised to (x - 127.5) / 127.5 in CHW.
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Tuple
 
 import cv2
 import numpy as np
@@ -51,18 +51,3 @@ def resize(img: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
 def normalize(img: np.ndarray) -> np.ndarray:
     """HxWx3 uint8 -> 3xHxW float32 in [-1, 1]."""
     return ((img.astype(np.float32) - MEAN) / STD).transpose(2, 0, 1)
-
-
-def load_image(path: str, size: Tuple[int, int]) -> np.ndarray:
-    """Read, decode and resize one file (raises OSError or ImageError)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    return resize(decode_bgr(data), size)
-
-
-def preprocess_batch(images: list, size: Tuple[int, int], out: Optional[np.ndarray] = None) -> np.ndarray:
-    """Stack resized+normalised images into [B, 3, H, W] float32."""
-    batch = out if out is not None else np.empty((len(images), 3, size[0], size[1]), np.float32)
-    for i, img in enumerate(images):
-        batch[i] = normalize(resize(img, size))
-    return batch
