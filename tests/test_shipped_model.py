@@ -1,0 +1,64 @@
+"""The checkpoint shipped in checkpoints/ loads into the reference V2 network and reads words."""
+import os
+
+import numpy as np
+import pytest
+
+from src import checkpoint
+from src.charset import Charset
+from src.data.render import WordRenderer
+from src.data.transforms import normalize, resize
+from src.inference import MindSporeBackend, log_softmax, make_decoder
+from src.metrics import WordAccuracy
+from src.model import build_crnn, count_parameters
+from tests.conftest import ROOT, SHARED_IIIT5K
+
+SHIPPED = os.path.join(ROOT, "checkpoints", "crnn_rendered_cpu.ckpt")
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from src.config import load_config
+
+    cfg = load_config([])
+    charset = Charset.from_config(cfg)
+    net = build_crnn(cfg, charset.num_classes)
+    meta = checkpoint.load_into(net, SHIPPED, charset.alphabet)
+    return net, charset, meta
+
+
+def read(net, charset, images):
+    batch = np.stack([normalize(resize(img, (32, 100))) for img in images])
+    lp = log_softmax(MindSporeBackend(net)(batch))
+    decoder = make_decoder("greedy", charset)
+    return [decoder(lp[:, i], i)[0] for i in range(len(images))]
+
+
+def test_shipped_checkpoint_is_the_reference_network(shipped):
+    net, charset, meta = shipped
+    assert count_parameters(net) == 8_332_133 and meta["alphabet"] == charset.alphabet
+
+
+def test_shipped_checkpoint_reads_held_out_rendered_words(shipped):
+    net, charset, _ = shipped
+    renderer = WordRenderer(seed=424242)          # a seed never used for training
+    texts = [renderer.text(0, i) for i in range(64)]
+    preds = read(net, charset, [renderer.image(0, i, t) for i, t in enumerate(texts)])
+    metric = WordAccuracy()
+    for t, p in zip(texts, preds):
+        metric.update(t, t, p)
+    assert metric.accuracy >= 0.5, list(zip(texts, preds))[:10]
+
+
+@pytest.mark.skipif(not os.path.isdir(SHARED_IIIT5K), reason="real IIIT5K not present (../shared/data/IIIT5K)")
+def test_shipped_checkpoint_reads_real_iiit5k_words(shipped):
+    import cv2
+    from src.data.iiit5k_mat import read_iiit5k_mat
+
+    net, charset, _ = shipped
+    entries = read_iiit5k_mat(os.path.join(SHARED_IIIT5K, "testdata.mat"))[0][:256]
+    images = [cv2.imread(os.path.join(SHARED_IIIT5K, name)) for name, _ in entries]
+    metric = WordAccuracy()
+    for (name, label), pred in zip(entries, read(net, charset, images)):
+        metric.update(name, label, pred)
+    assert metric.accuracy >= 0.25
