@@ -20,10 +20,11 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CHECKPOINT = os.path.join(ROOT, "checkpoints", "crnn_rendered_cpu.ckpt")
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
 def list_inputs(inputs: Sequence[str]) -> List[str]:
+    from src.data.benchmarks import IMAGE_EXTENSIONS
+
     paths: List[str] = []
     for item in inputs:
         if os.path.isdir(item):

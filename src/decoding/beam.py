@@ -7,6 +7,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .greedy import greedy_decode
+
 NEG_INF = -math.inf
 
 
@@ -51,9 +53,7 @@ def prefix_beam_search(log_probs: np.ndarray, blank: int, beam_width: int = 10,
     greedy (best-path) decoding, as the ``--beam_width`` default promises.
     """
     if beam_width <= 1 and prior is None:
-        best = log_probs.argmax(axis=1)
-        ids = [int(c) for i, c in enumerate(best) if c != blank and (i == 0 or best[i - 1] != c)]
-        return ids, float(np.exp(log_probs[np.arange(len(best)), best].sum()))
+        return greedy_decode(log_probs[:, None, :], blank)[0]
     beams: Dict[Tuple[int, ...], Tuple[float, float, float]] = {(): (0.0, NEG_INF, 0.0)}  # pb, pnb, prior
     for t in range(log_probs.shape[0]):
         frame = log_probs[t]
