@@ -8,19 +8,37 @@
 """
 from __future__ import annotations
 
-import atexit
 import logging
 import os
-import signal
+import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 
 log = logging.getLogger("crnn")
 
 DEFAULT_SCHED_PORT = 8118
-_SCHEDULER_CODE = ("import mindspore as ms; from mindspore.communication import init; "
-                   "ms.set_device('CPU'); init()")
+# The scheduler is not an MPI rank: it gets none of the launcher's variables.
+_LAUNCHER_ENV_PREFIXES = ("OMPI_", "PMIX_", "OPAL_")
+# The scheduler process: MindSpore's init() in the MS_SCHED role returns once every worker has
+# unregistered. A watchdog thread ends it if rank 0 (its parent) is gone and it has not
+# finished within a grace period, so a crashed job never leaves it holding the port.
+_SCHEDULER_CODE = """
+import os, threading, time
+parent = os.getppid()
+def watchdog():
+    while os.getppid() == parent:
+        time.sleep(1)
+    time.sleep({grace})
+    os._exit(1)
+threading.Thread(target=watchdog, daemon=True).start()
+import mindspore as ms
+from mindspore.communication import init
+ms.set_device("CPU")
+init()
+"""
+SCHEDULER_GRACE_S = 60
 
 
 @dataclass
@@ -80,30 +98,19 @@ def cluster_env_from_openmpi(env: dict) -> dict:
     }
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM when the parent (rank 0) dies, however it dies (Linux)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
 def _start_scheduler(cluster: dict) -> subprocess.Popen:
-    env = {**os.environ, **cluster, "MS_ROLE": "MS_SCHED"}
+    """Start MindSpore's scheduler beside rank 0.
+
+    It outlives rank 0 on purpose: the other ranks may still be unregistering when rank 0 exits.
+    Rank 0 must not wait for it from Python either (atexit runs before MindSpore's own C++
+    finalisation, which still needs the scheduler: waiting there deadlocks until a timeout).
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_LAUNCHER_ENV_PREFIXES)}
+    env.update(cluster, MS_ROLE="MS_SCHED")
     env.pop("MS_NODE_ID", None)
-    proc = subprocess.Popen([sys.executable, "-c", _SCHEDULER_CODE], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
-
-    def stop() -> None:  # the scheduler ends once every worker has left; never leave it behind
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.terminate()
-
-    atexit.register(stop)
-    return proc
+    code = _SCHEDULER_CODE.format(grace=SCHEDULER_GRACE_S)
+    return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
 
 
 def prepare_cpu_cluster_under_mpirun(device_target: str) -> None:
@@ -111,9 +118,30 @@ def prepare_cpu_cluster_under_mpirun(device_target: str) -> None:
     if device_target != "CPU" or not under_openmpi() or "MS_ROLE" in os.environ:
         return
     cluster = cluster_env_from_openmpi(dict(os.environ))
-    if cluster["MS_NODE_ID"] == "0":
-        _start_scheduler(cluster)
+    scheduler = _start_scheduler(cluster) if cluster["MS_NODE_ID"] == "0" else None
+    _wait_for_scheduler(cluster["MS_SCHED_HOST"], int(cluster["MS_SCHED_PORT"]), scheduler)
     os.environ.update(cluster)
+
+
+def _wait_for_scheduler(host: str, port: int, proc: subprocess.Popen | None, timeout_s: float = 300) -> None:
+    """Block until the scheduler accepts connections.
+
+    Measured with MindSpore 2.10: a worker whose first registration attempts hit a port that is
+    not listening yet keeps failing for ~60 s after the scheduler is up; connecting only once it
+    listens brings the cluster up in seconds.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the MindSpore scheduler exited with code {proc.returncode} "
+                               f"(is port {port} already in use? set MS_SCHED_PORT)")
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no MindSpore scheduler at {host}:{port} after {timeout_s:.0f} s") from None
+            time.sleep(0.2)
 
 
 def init_distributed(run_distribute: bool, device_target: str = "CPU", timeout_s: int = 0) -> DistInfo:
