@@ -5,7 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(openmpi-bin libopenmpi-dev fonts-dejavu-core fonts-liberation fonts-freefont-ttf fonts-noto-core wamerican)
+# Fonts feed the rendered-word generator (src/data/render.py): ~170 Latin faces in all.
+FONT_PACKAGES=(fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-freefont-ttf fonts-noto-core
+               fonts-urw-base35 fonts-roboto fonts-open-sans fonts-lato fonts-crosextra-carlito
+               fonts-crosextra-caladea fonts-cantarell fonts-ebgaramond fonts-comic-neue)
+APT_PACKAGES=(openmpi-bin libopenmpi-dev wamerican "${FONT_PACKAGES[@]}")
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,8 +1,9 @@
 """Rendered words: an MJSynth-style synthetic word generator.
 
 Each image follows the MJSynth recipe: a font, size and case, foreground/background
-colours (solid, gradient or textured), optional border and shadow, rotation and
-perspective, blur, noise, low resolution and JPEG compression, tight or loose crop.
+colours (solid, gradient or textured), optional border and shadow, cut-off glyphs of
+neighbouring words at the crop edges, uneven illumination, rotation and perspective,
+blur, noise, low resolution and JPEG compression, tight or loose crop.
 
 Two uses:
 
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", os.path.expanduser("~/.fonts"))
 WORD_LISTS = ("/usr/share/dict/words", "/usr/share/dict/american-english")
-_SKIP_FONT = re.compile(r"Math|Symbol|Nushu|Emoji|Braille|Mono-?Symbol|Ornament", re.I)
+_SKIP_FONT = re.compile(r"Math|Symbol|Nushu|Emoji|Braille|Mono-?Symbol|Ornament|Dingbat|D050000L", re.I)
 _WORD_RE = re.compile(r"^[A-Za-z0-9]+$")
 _FALLBACK_WORDS = ("the of and to in is you that it he was for on are as with his they at be this have from or one "
                    "had by word but not what all were we when your can said there use each which she do how their "
@@ -61,10 +62,12 @@ def find_fonts(spec: str = "") -> Tuple[str, ...]:
         else:
             for ext in ("ttf", "otf", "TTF", "OTF"):
                 files.extend(glob.glob(os.path.join(root, "**", f"*.{ext}"), recursive=True))
-    good = []
+    good, seen = [], set()
     for path in sorted(set(files)):
-        if _SKIP_FONT.search(os.path.basename(path)):
+        name = os.path.basename(path)
+        if _SKIP_FONT.search(name) or name in seen:  # one copy of a font installed by two packages
             continue
+        seen.add(name)
         try:
             if _has_latin(ImageFont.truetype(path, 24)):
                 good.append(path)
@@ -101,11 +104,11 @@ def sample_text(rng: random.Random, words: Sequence[str], max_length: int = 23) 
     if r < 0.75:
         word = rng.choice(words)
         c = rng.random()
-        if c < 0.35:
+        if c < 0.45:  # real scene words are mostly capitals
             word = word.upper()
-        elif c < 0.65:
+        elif c < 0.7:
             word = word.lower()
-        elif c < 0.85:
+        elif c < 0.9:
             word = word[:1].upper() + word[1:].lower()
     elif r < 0.87:
         word = str(rng.randint(0, 10 ** rng.randint(1, 8)))
@@ -123,7 +126,17 @@ def sample_text(rng: random.Random, words: Sequence[str], max_length: int = 23) 
 
 # ---------------------------------------------------------------------------- rendering
 def _colour_pair(rng: random.Random) -> Tuple[np.ndarray, np.ndarray]:
-    """Background and text colours with enough luminance contrast to be legible."""
+    """Background and text colours with enough luminance contrast to be legible.
+
+    A third of the time a sign/print palette: black or white text on a light, dark or plain
+    sign colour, which is what most real scene words look like.
+    """
+    if rng.random() < 0.35:
+        light = rng.random() < 0.55
+        base = rng.uniform(200, 255) if light else rng.uniform(0, 60)
+        bg = np.clip(np.full(3, base) + [rng.gauss(0, 15) for _ in range(3)], 0, 255).astype(np.float32)
+        fg = np.full(3, rng.uniform(0, 50) if light else rng.uniform(205, 255), np.float32)
+        return (bg, fg) if rng.random() < 0.85 else (fg, bg)
     while True:
         bg = np.array([rng.randint(0, 255) for _ in range(3)], np.float32)
         fg = np.array([rng.randint(0, 255) for _ in range(3)], np.float32)
@@ -157,22 +170,46 @@ def _background(rng: random.Random, h: int, w: int, colour: np.ndarray) -> np.nd
     return img
 
 
+_PUNCTUATION = ".,:;!?'-"
+
+
+def _text_mask(size: Tuple[int, int], origin: Tuple[float, float], text: str, font, tracking: float,
+               stroke: int = 0) -> np.ndarray:
+    """Alpha mask in [0, 1] of ``text`` drawn at ``origin`` with ``tracking`` extra pixels between letters."""
+    mask = Image.new("L", size, 0)
+    draw = ImageDraw.Draw(mask)
+    if tracking <= 0:
+        draw.text(origin, text, fill=255, font=font, stroke_width=stroke, stroke_fill=255)
+    else:
+        x, y = origin
+        for ch in text:
+            draw.text((x, y), ch, fill=255, font=font, stroke_width=stroke, stroke_fill=255)
+            x += font.getlength(ch) + tracking
+    return np.asarray(mask, np.float32)[:, :, None] / 255.0
+
+
 def render_word(text: str, rng: random.Random, fonts: Sequence[str]) -> np.ndarray:
-    """Render ``text`` to a BGR uint8 image of height ~32-64 and variable width."""
+    """Render ``text`` to a BGR uint8 image of height ~32-64 and variable width.
+
+    Occasionally a punctuation mark is drawn next to the word (as "snip." or "'s" in real
+    crops); it is not part of the label, which is ``text``.
+    """
     font_path = rng.choice(fonts) if fonts else ""
     size = rng.randint(26, 48)
     font = _font(font_path, size)
-    left, top, right, bottom = font.getbbox(text)
-    tw, th = max(1, right - left), max(1, bottom - top)
+    shown = text
+    if rng.random() < 0.05:
+        mark = rng.choice(_PUNCTUATION)
+        shown = shown + mark if rng.random() < 0.7 else mark + shown
+    tracking = size * rng.uniform(0.1, 0.8) if len(shown) > 1 and rng.random() < 0.12 else 0.0
+    left, top, right, bottom = font.getbbox(shown)
+    tw, th = max(1, right - left + int(tracking * (len(shown) - 1))), max(1, bottom - top)
     stroke = rng.choice((0, 0, 0, 0, 1, 2))
     pad_x = int(rng.uniform(0.02, 0.25) * th) + stroke + 2
     pad_y = int(rng.uniform(0.05, 0.4) * th) + stroke + 2
     w, h = tw + 2 * pad_x, th + 2 * pad_y
-    mask = Image.new("L", (w, h), 0)
-    draw = ImageDraw.Draw(mask)
     origin = (pad_x - left, pad_y - top)
-    draw.text(origin, text, fill=255, font=font, stroke_width=stroke, stroke_fill=255)
-    alpha = np.asarray(mask, np.float32)[:, :, None] / 255.0
+    alpha = _text_mask((w, h), origin, shown, font, tracking, stroke)
     bg_colour, fg_colour = _colour_pair(rng)
     img = _background(rng, h, w, bg_colour)
     if rng.random() < 0.15:  # drop shadow
@@ -180,17 +217,66 @@ def render_word(text: str, rng: random.Random, fonts: Sequence[str]) -> np.ndarr
         shadow = np.roll(np.roll(alpha, dy, axis=0), dx, axis=1)
         img = img * (1 - 0.6 * shadow)
     if stroke and rng.random() < 0.6:  # border in another colour around the glyphs
-        inner = Image.new("L", (w, h), 0)
-        ImageDraw.Draw(inner).text(origin, text, fill=255, font=font)
-        inner_alpha = np.asarray(inner, np.float32)[:, :, None] / 255.0
+        inner_alpha = _text_mask((w, h), origin, shown, font, tracking)
         border = np.array([rng.randint(0, 255) for _ in range(3)], np.float32)
         img = img * (1 - alpha) + border * alpha
         img = img * (1 - inner_alpha) + fg_colour * inner_alpha
     else:
         img = img * (1 - alpha) + fg_colour * alpha
+    if rng.random() < 0.2:
+        img = _edge_distractor(img, rng, font, fg_colour, pad_x)
+    if rng.random() < 0.3:
+        img = _shading(img, rng)
+    if rng.random() < 0.08:
+        img = _curve(img, rng)
     img = _geometric(img, rng)
     img = _degrade(img, rng)
     return img
+
+
+def _curve(img: np.ndarray, rng: random.Random) -> np.ndarray:
+    """Text on an arc (as on round signs and logos): each column shifts vertically along a parabola.
+
+    The image grows by the arc's height so that no glyph is cut.
+    """
+    h, w = img.shape[:2]
+    sag = rng.uniform(0.15, 0.45) * h * (1 if rng.random() < 0.5 else -1)
+    grow = int(abs(sag)) + 1
+    canvas = cv2.copyMakeBorder(img, grow, grow, 0, 0, cv2.BORDER_REPLICATE)
+    xs = np.arange(w, dtype=np.float32)
+    shift = sag * ((2 * xs / max(1, w - 1) - 1) ** 2 - 0.5)
+    map_x = np.tile(xs, (h + 2 * grow, 1))
+    map_y = np.arange(h + 2 * grow, dtype=np.float32)[:, None] + shift[None, :]
+    return cv2.remap(canvas, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _edge_distractor(img: np.ndarray, rng: random.Random, font, colour: np.ndarray, pad_x: int) -> np.ndarray:
+    """A glyph of a neighbouring word cut by the crop at the left or right edge, as in real word crops.
+
+    At most a third of it shows, and never closer to the word than half the padding.
+    """
+    h, w = img.shape[:2]
+    glyph = rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    left, top, right, bottom = font.getbbox(glyph)
+    gw = max(1, right - left)
+    visible = min(int(gw * rng.uniform(0.1, 0.35)), max(0, pad_x // 2))
+    if visible < 1:
+        return img
+    mask = Image.new("L", (w, h), 0)
+    x = -(gw - visible) - left if rng.random() < 0.5 else w - visible - left
+    ImageDraw.Draw(mask).text((x, (h - (bottom - top)) // 2 - top), glyph, fill=255, font=font)
+    alpha = np.asarray(mask, np.float32)[:, :, None] / 255.0
+    return img * (1 - alpha) + colour * alpha
+
+
+def _shading(img: np.ndarray, rng: random.Random) -> np.ndarray:
+    """Uneven illumination: a smooth multiplicative ramp over text and background alike."""
+    h, w = img.shape[:2]
+    angle = rng.uniform(0, 2 * np.pi)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    ramp = (xs / w - 0.5) * np.cos(angle) + (ys / h - 0.5) * np.sin(angle)
+    gain = 1.0 + rng.uniform(0.2, 0.7) * ramp
+    return img * gain[:, :, None]
 
 
 def _geometric(img: np.ndarray, rng: random.Random) -> np.ndarray:
@@ -242,7 +328,7 @@ class WordRenderer:
         self.fonts = find_fonts(fonts)
         if not self.fonts:
             log.warning("no TrueType fonts found: rendering with Pillow's built-in font only "
-                        "(install fonts-dejavu-core fonts-liberation fonts-freefont-ttf fonts-noto-core)")
+                        "(scripts/setup.sh installs the font packages it uses)")
         self.words = load_words(words)
         self.max_length = max_length
 
