@@ -1,6 +1,7 @@
 """Plot accuracy against training images seen from one or more metrics.jsonl files (PNG, no matplotlib).
 
     python tools/plot_curve.py runs/metrics.jsonl --output docs/learning_curve.png --title "IIIT5K, rendered words"
+    python tools/plot_curve.py runs/cpu1/metrics.jsonl runs/cpu2/metrics.jsonl@128000 ...   # cpu2 fine-tunes cpu1
 """
 import argparse
 import json
@@ -14,19 +15,21 @@ W, H, LEFT, BOTTOM, TOP, RIGHT = 760, 440, 70, 50, 40, 20
 
 
 def read_points(paths: List[str]) -> List[Tuple[float, float]]:
+    """(images seen, accuracy %) from each file; ``PATH@N`` shifts a file by N images (a fine-tuning run)."""
     points = []
-    for path in paths:
+    for spec in paths:
+        path, _, offset = spec.partition("@")
         with open(path, encoding="utf-8") as f:
             for line in f:
                 entry = json.loads(line)
                 if "accuracy" in entry:
-                    points.append((float(entry["images_seen"]), 100.0 * float(entry["accuracy"])))
+                    points.append((float(entry["images_seen"]) + float(offset or 0), 100.0 * float(entry["accuracy"])))
     return sorted(points)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("metrics", nargs="+")
+    parser.add_argument("metrics", nargs="+", help="metrics.jsonl files; PATH@N adds N to its images seen")
     parser.add_argument("--output", required=True)
     parser.add_argument("--title", default="accuracy vs training images seen")
     parser.add_argument("--reference", action="append", default=[], help="label=value horizontal line (percent)")
