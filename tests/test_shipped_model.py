@@ -61,4 +61,4 @@ def test_shipped_checkpoint_reads_real_iiit5k_words(shipped):
     metric = WordAccuracy()
     for (name, label), pred in zip(entries, read(net, charset, images)):
         metric.update(name, label, pred)
-    assert metric.accuracy >= 0.25
+    assert metric.accuracy >= 0.55, metric.accuracy       # measured 168/256 = 65.6%
