@@ -54,11 +54,12 @@ def main() -> int:
     metric = WordAccuracy()
     for (name, label), text in zip(entries, texts):
         metric.update(name, label, text)
+    rate = metric.total / elapsed
     print(f"tesseract --psm 8 images={metric.total} correct={metric.correct} accuracy={metric.accuracy:.4f} "
           f"jobs={args.jobs} seconds={elapsed:.1f}")
-    print(f"tesseract_img_per_s={metric.total / elapsed:.1f}")
+    print(f"tesseract_img_per_s={rate:.1f}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())
