@@ -118,8 +118,13 @@ def prepare_cpu_cluster_under_mpirun(device_target: str) -> None:
     if device_target != "CPU" or not under_openmpi() or "MS_ROLE" in os.environ:
         return
     cluster = cluster_env_from_openmpi(dict(os.environ))
-    scheduler = _start_scheduler(cluster) if cluster["MS_NODE_ID"] == "0" else None
-    _wait_for_scheduler(cluster["MS_SCHED_HOST"], int(cluster["MS_SCHED_PORT"]), scheduler)
+    host, port = cluster["MS_SCHED_HOST"], int(cluster["MS_SCHED_PORT"])
+    scheduler = None
+    if cluster["MS_NODE_ID"] == "0":
+        if _listening(host, port):  # e.g. the scheduler of a job that ended less than a minute ago
+            raise RuntimeError(f"port {port} on {host} is already in use: set MS_SCHED_PORT to a free port")
+        scheduler = _start_scheduler(cluster)
+    _wait_for_scheduler(host, port, scheduler)
     os.environ.update(cluster)
 
 
@@ -135,13 +140,19 @@ def _wait_for_scheduler(host: str, port: int, proc: subprocess.Popen | None, tim
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"the MindSpore scheduler exited with code {proc.returncode} "
                                f"(is port {port} already in use? set MS_SCHED_PORT)")
-        try:
-            with socket.create_connection((host, port), timeout=1):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"no MindSpore scheduler at {host}:{port} after {timeout_s:.0f} s") from None
-            time.sleep(0.2)
+        if _listening(host, port):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no MindSpore scheduler at {host}:{port} after {timeout_s:.0f} s")
+        time.sleep(0.2)
+
+
+def _listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def init_distributed(run_distribute: bool, device_target: str = "CPU", timeout_s: int = 0) -> DistInfo:

@@ -68,6 +68,28 @@ def test_cpu_cluster_variables_from_openmpi_rank():
                                   "OMPI_COMM_WORLD_LOCAL_SIZE": "2"})
 
 
+def test_waiting_for_the_scheduler(monkeypatch):
+    from src import distributed
+
+    with socket.socket() as server:                       # a port that listens: no wait
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        distributed._wait_for_scheduler("127.0.0.1", port, None, timeout_s=5)
+        env = {"OMPI_COMM_WORLD_RANK": "0", "OMPI_COMM_WORLD_SIZE": "2", "MS_SCHED_PORT": str(port)}
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.delenv("MS_ROLE", raising=False)
+        with pytest.raises(RuntimeError, match="already in use"):  # rank 0 refuses a port someone holds
+            distributed.prepare_cpu_cluster_under_mpirun("CPU")
+    dead = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    dead.wait()
+    with pytest.raises(RuntimeError, match="exited with code 3"):  # a scheduler that died is reported
+        distributed._wait_for_scheduler("127.0.0.1", free_port(), dead, timeout_s=5)
+    with pytest.raises(RuntimeError, match="no MindSpore scheduler"):
+        distributed._wait_for_scheduler("127.0.0.1", free_port(), None, timeout_s=0.5)
+
+
 def test_mpirun_two_ranks(tmp_path, tiny):
     out = str(tmp_path / "run")
     cmd = ["bash", os.path.join(ROOT, "scripts", "run_distribute_train_cpu.sh"), "2",
