@@ -262,10 +262,8 @@ def _edge_distractor(img: np.ndarray, rng: random.Random, font, colour: np.ndarr
     visible = min(int(gw * rng.uniform(0.1, 0.35)), max(0, pad_x // 2))
     if visible < 1:
         return img
-    mask = Image.new("L", (w, h), 0)
     x = -(gw - visible) - left if rng.random() < 0.5 else w - visible - left
-    ImageDraw.Draw(mask).text((x, (h - (bottom - top)) // 2 - top), glyph, fill=255, font=font)
-    alpha = np.asarray(mask, np.float32)[:, :, None] / 255.0
+    alpha = _text_mask((w, h), (x, (h - (bottom - top)) // 2 - top), glyph, font, 0)
     return img * (1 - alpha) + colour * alpha
 
 
