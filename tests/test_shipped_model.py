@@ -47,7 +47,7 @@ def test_shipped_checkpoint_reads_held_out_rendered_words(shipped):
     metric = WordAccuracy()
     for t, p in zip(texts, preds):
         metric.update(t, t, p)
-    assert metric.accuracy >= 0.5, list(zip(texts, preds))[:10]
+    assert metric.accuracy >= 0.75, list(zip(texts, preds))[:10]   # measured 58/64 = 90.6%
 
 
 @pytest.mark.skipif(not os.path.isdir(SHARED_IIIT5K), reason="real IIIT5K not present (../shared/data/IIIT5K)")
@@ -61,4 +61,4 @@ def test_shipped_checkpoint_reads_real_iiit5k_words(shipped):
     metric = WordAccuracy()
     for (name, label), pred in zip(entries, read(net, charset, images)):
         metric.update(name, label, pred)
-    assert metric.accuracy >= 0.55, metric.accuracy       # measured 168/256 = 65.6%
+    assert metric.accuracy >= 0.6, metric.accuracy        # measured 173/256 = 67.6%
