@@ -17,7 +17,7 @@ def main(argv=None) -> int:
     from src.checkpoint import CheckpointError
     from src.data.source import SourceError
     from src.distributed import init_distributed, launcher_local_rank
-    from src.engine import Trainer, TrainingAborted
+    from src.engine import Trainer, TrainingAborted, TrainingInterrupted
     from src.utils import set_seed, setup_context, setup_logging
 
     try:
@@ -28,6 +28,9 @@ def main(argv=None) -> int:
         log.info("config: %s", {k: v for k, v in sorted(cfg.items())})
         set_seed(cfg.seed)
         Trainer(cfg, dist).train()
+    except TrainingInterrupted as err:
+        print(str(err), file=sys.stderr)
+        return err.exit_code
     except (SourceError, CheckpointError, TrainingAborted, RuntimeError, ValueError) as err:
         rank = os.environ.get("OMPI_COMM_WORLD_RANK", os.environ.get("MS_NODE_ID", ""))
         print(f"error{f' (rank {rank})' if cfg.run_distribute and rank else ''}: {err}", file=sys.stderr)

@@ -15,6 +15,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import src  # noqa: E402,F401  (chooses the CPU's oneDNN settings before MindSpore loads)
 
 
 def loader_rate(source, batch_size: int, workers: int, max_batches: int) -> float:

@@ -19,6 +19,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+import src  # noqa: E402,F401  (chooses the CPU's oneDNN settings before MindSpore loads)
 
 
 def main() -> int:

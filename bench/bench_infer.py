@@ -16,6 +16,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import src  # noqa: E402,F401  (chooses the CPU's oneDNN settings before MindSpore loads)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -29,7 +30,11 @@ def main() -> int:
                         help="IIIT5K root with test/ and testdata.mat (or annotation.txt)")
     parser.add_argument("--int8_mode", default="dynamic", choices=("dynamic", "static"))
     parser.add_argument("--limit", type=int, default=0, help="use only the first N images")
+    parser.add_argument("--no_kernels", action="store_true", help="skip the oneDNN kernel trace (~10 s)")
     args = parser.parse_args()
+    from src.kernel_probe import print_machine
+
+    print_machine(not args.no_kernels)
 
     import numpy as np
     import mindspore as ms

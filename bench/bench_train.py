@@ -16,6 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import src  # noqa: E402,F401  (chooses the CPU's oneDNN settings before MindSpore loads)
 
 
 def main() -> int:
@@ -30,7 +31,11 @@ def main() -> int:
     parser.add_argument("--amp_level", default="O0", choices=("O0", "O1", "O2", "O3"))
     parser.add_argument("--data", default="memory", choices=("memory", "rendered"))
     parser.add_argument("--config_path", default="", help="another yaml of defaults")
+    parser.add_argument("--no_kernels", action="store_true", help="skip the oneDNN kernel trace (~10 s)")
     args = parser.parse_args()
+    from src.kernel_probe import print_machine
+
+    print_machine(not args.no_kernels)
 
     import numpy as np
     import mindspore as ms

@@ -99,6 +99,28 @@ def load_into(net: nn.Cell, path: str, alphabet: Optional[str] = None) -> Dict:
     return meta
 
 
+HEAD_PREFIX = "rnn.1.embedding."  # the CTC head: the last BiLSTM block's Dense
+
+
+def load_pretrained(net: nn.Cell, path: str, alphabet: str) -> List[str]:
+    """Start ``net`` from the weights in ``path`` (no training state); return the names not loaded.
+
+    Parameters whose shape differs (another class count) are left at their initial values,
+    and so is the CTC head when the checkpoint was trained with another alphabet of the same
+    size (the classes would mean other characters).
+    """
+    params, meta = read(path)
+    own = {p.name: p for p in net.get_parameters()}
+    other_alphabet = bool(meta.get("alphabet")) and meta["alphabet"] != alphabet
+    usable = {name: value for name, value in params.items()
+              if name in own and tuple(value.shape) == tuple(own[name].shape)
+              and not (other_alphabet and name.startswith(HEAD_PREFIX))}
+    if not usable:
+        raise CheckpointError(f"--pretrained {path}: no parameter fits this network (is it a CRNN checkpoint?)")
+    ms.load_param_into_net(net, usable, strict_load=False)
+    return sorted(set(own) - set(usable))
+
+
 def list_checkpoints(directory: str) -> List[str]:
     """``crnn-<epoch>_<step>.ckpt`` files in ``directory``, oldest first (by epoch, then step)."""
     found = []

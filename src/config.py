@@ -19,7 +19,7 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CONFIG = os.path.join(ROOT, "default_config.yaml")
 
-DATASETS = ("synth", "rendered", "lmdb", "iiit5k", "ic03", "ic13", "svt")
+DATASETS = ("synth", "rendered", "lmdb", "iiit5k", "ic03", "ic13", "ic15", "svt", "list")
 CHOICES = {
     "device_target": ("CPU", "GPU", "Ascend"),
     "mode": ("GRAPH", "PYNATIVE"),
@@ -28,9 +28,8 @@ CHOICES = {
     "lr_schedule": ("cosine", "cosine_step", "constant"),
     "optimizer": ("momentum", "adam"),
     "file_format": ("MINDIR", "ONNX", "AIR"),
-    "train_dataset": DATASETS,
     "train_eval_dataset": DATASETS,
-    "eval_dataset": DATASETS,
+    "eval_dataset": DATASETS + ("all",),
 }
 
 # Keys that change what a checkpoint's parameters mean; resuming or evaluating with
@@ -161,6 +160,18 @@ def validate(cfg: Config) -> None:
         problems.append("image_height must be 32 for the V2 network (4 poolings and a 2x2 valid conv)")
     if cfg.clip_norm < 0 or cfg.warmup_epochs < 0 or cfg.max_steps < 0:
         problems.append("clip_norm, warmup_epochs and max_steps must be >= 0")
+    unknown = [n for n in str(cfg.train_dataset).split(",") if n.strip() not in DATASETS]
+    if unknown:
+        problems.append(f"train_dataset entries must be among {DATASETS} (got {unknown}; several: comma-separated)")
+    if cfg.train_mix:
+        try:
+            [float(x) for x in str(cfg.train_mix).split(",")]
+        except ValueError:
+            problems.append(f"train_mix must be comma-separated numbers, e.g. 0.6,0.4 (got {cfg.train_mix!r})")
+    if not 0 <= cfg.holdout_fraction < 1:
+        problems.append(f"holdout_fraction must be in [0, 1) (got {cfg.holdout_fraction})")
+    if cfg.pretrained and not os.path.isfile(cfg.pretrained):
+        problems.append(f"pretrained checkpoint not found: {cfg.pretrained}")
     if cfg.alphabet_file and not os.path.isfile(cfg.alphabet_file):
         problems.append(f"alphabet_file not found: {cfg.alphabet_file}")
     if problems:

@@ -10,6 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shlex
+import signal
+import sys
+import threading
 import time
 from collections import Counter
 from typing import Dict, List, Optional, Tuple
@@ -23,7 +27,8 @@ from tqdm import tqdm
 from . import checkpoint
 from .charset import Charset
 from .config import Config
-from .data.pipeline import build_source, epoch_indices, eval_indices, make_dataset
+from .data.mix import MixedSource
+from .data.pipeline import build_source, build_training_source, epoch_indices, eval_indices, make_dataset
 from .data.source import STATUS_OK, STATUS_REASONS, WordSource
 from .distributed import DistInfo
 from .inference import Backend, MindSporeBackend, Outputs, log_softmax, make_decoder, run_batched
@@ -38,6 +43,56 @@ log = logging.getLogger("crnn")
 
 class TrainingAborted(RuntimeError):
     """Too many consecutive non-finite steps."""
+
+
+class TrainingInterrupted(RuntimeError):
+    """SIGINT/SIGTERM: a checkpoint was written; ``exit_code`` is 128 + the signal number."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+#: a log line at least this often (seconds), whatever log_interval says
+LOG_EVERY_SECONDS = 30.0
+
+
+def resume_command(argv: List[str]) -> str:
+    """The command line that continues this run: the same flags with ``--resume=auto``."""
+    kept = [a for a in argv if not a.startswith("--resume")]
+    return " ".join(shlex.quote(a) for a in ["python"] + kept + ["--resume=auto"])
+
+
+class StopRequest:
+    """SIGINT/SIGTERM handler for the training loop: the first signal asks the loop to stop after the
+    current step (it then checkpoints); a second one exits at once."""
+
+    def __init__(self) -> None:
+        self.signum: Optional[int] = None
+        self._previous: Dict[int, object] = {}
+
+    def _handle(self, signum, _frame) -> None:
+        if self.signum is not None:
+            os.write(2, b"\nsecond interrupt: exiting without a checkpoint\n")
+            os._exit(128 + signum)
+        self.signum = signum
+        log.warning("%s received: stopping after this step and writing a checkpoint (again to exit at once)",
+                    signal.Signals(signum).name)
+
+    def install(self) -> None:
+        """(Re)install the handlers: MindSpore's dataset iterators install their own SIGINT handler."""
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous = signal.signal(sig, self._handle)
+                self._previous.setdefault(sig, previous)
+
+    def __enter__(self) -> "StopRequest":
+        self.install()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
 
 class TrainStep(nn.Cell):
@@ -101,13 +156,14 @@ class Trainer:
         self.cfg = cfg
         self.dist = dist
         self.charset = Charset.from_config(cfg)
-        self.source = build_source(cfg.train_dataset, cfg.train_dataset_path, cfg, self.charset, training=True)
+        self.source, self.holdout = build_training_source(cfg, self.charset)
         log.info(self.source.summary())
         num = len(self.source)
         if num // dist.size < cfg.batch_size:
             raise ValueError(f"batch_size {cfg.batch_size} is larger than the {num // dist.size} training samples "
                              f"per device: lower --batch_size")
         self.steps_per_epoch = (num // dist.size) // cfg.batch_size
+        self.best_path = os.path.join(cfg.save_checkpoint_path, "best.ckpt")
         self.net = build_crnn(cfg, self.charset.num_classes)
         self.step_cell = build_train_step(cfg, self.net, self.charset, self.steps_per_epoch)
         self.step_cell.set_train(True)
@@ -135,13 +191,15 @@ class Trainer:
     def resume(self) -> int:
         """Load ``cfg.resume`` (or the newest valid checkpoint for "auto"); return the global step to start at."""
         path = self.cfg.resume
-        if not path:
-            return 0
         if path == "auto":
             path = checkpoint.newest_valid(os.path.join(self.cfg.save_checkpoint_path, "ckpt_0"))
             if path is None:
-                log.info("resume=auto: no checkpoint yet, starting from scratch")
-                return 0
+                log.info("resume=auto: no checkpoint yet, starting %s",
+                         "from --pretrained" if self.cfg.pretrained else "from scratch")
+        if not path:
+            if self.cfg.pretrained:
+                self.load_pretrained(self.cfg.pretrained)
+            return 0
         params, meta = checkpoint.read(path)
         if meta.get("config_hash") not in (None, self.cfg.model_hash()):
             raise checkpoint.CheckpointError(
@@ -158,6 +216,12 @@ class Trainer:
                  meta.get("step_num", 0), global_step)
         return global_step
 
+    def load_pretrained(self, path: str) -> None:
+        """Weights only (fresh optimizer, step 0); layers that do not fit keep their initial values."""
+        not_loaded = checkpoint.load_pretrained(self.net, path, self.charset.alphabet)
+        log.info("pretrained weights from %s%s", path,
+                 f"; not loaded (re-initialised): {', '.join(not_loaded)}" if not_loaded else "; every layer loaded")
+
     # ---------------------------------------------------------------- loop
     def _source_for_epoch(self, epoch: int) -> WordSource:
         if self.cfg.train_dataset == "rendered" and not self.cfg.train_dataset_path and epoch > 0:
@@ -165,6 +229,10 @@ class Trainer:
         return self.source
 
     def train(self) -> Dict:
+        with StopRequest() as stop:
+            return self._train(stop)
+
+    def _train(self, stop: StopRequest) -> Dict:
         cfg, spe = self.cfg, self.steps_per_epoch
         global_step = self.resume()
         total_steps = cfg.epoch_size * spe
@@ -176,18 +244,28 @@ class Trainer:
         start_time = time.time()
         window_start, window_images, run_images = time.time(), 0, 0
         last_loss = float("nan")
+        first_step = True
         while global_step < total_steps:
             epoch, step_in_epoch = divmod(global_step, spe)
             source = self._source_for_epoch(epoch)
-            indices = epoch_indices(len(source), cfg.batch_size, epoch, cfg.seed, cfg.shuffle,
-                                    self.dist.size, self.dist.rank)[step_in_epoch * cfg.batch_size:]
+            if isinstance(source, MixedSource):  # global batch g = step * ranks + rank
+                first = (epoch * spe + step_in_epoch) * self.dist.size + self.dist.rank
+                indices = source.global_batch_indices(first, spe - step_in_epoch, self.dist.size)
+            else:
+                indices = epoch_indices(len(source), cfg.batch_size, epoch, cfg.seed, cfg.shuffle,
+                                        self.dist.size, self.dist.rank)[step_in_epoch * cfg.batch_size:]
             dataset = make_dataset(source, indices, cfg.batch_size, cfg.num_parallel_workers)
             log.info("epoch %d shard %d/%d: %d samples from step %d, first %s", epoch + 1, self.dist.rank,
                      self.dist.size, len(indices), step_in_epoch, [source.key(i) for i in indices[:3]])
-            for batch in dataset.create_tuple_iterator(num_epochs=1, output_numpy=True):
+            batches = dataset.create_tuple_iterator(num_epochs=1, output_numpy=True)
+            stop.install()
+            for batch in batches:
                 self._inject_fault(global_step + 1)
                 self._count_skips(batch[3])
+                if first_step:
+                    log.info("first step: compiling the training graph (about 10-60 s on a CPU) ...")
                 loss, finite = self.step_cell(*_to_tensors(batch))
+                stop.install()  # MindSpore's runtime sets its own SIGINT handler (which raises SIGTERM) as it runs graphs
                 global_step += 1
                 step_in_epoch += 1
                 run_images += cfg.batch_size
@@ -195,8 +273,11 @@ class Trainer:
                 last_loss = float(loss.asnumpy())
                 self._check_finite(bool(finite.asnumpy()), last_loss, [source.key(i) for i in batch[4][:8]],
                                    global_step)
-                if global_step % cfg.log_interval == 0 or step_in_epoch == spe or global_step == total_steps:
-                    now = time.time()
+                now = time.time()
+                if first_step:
+                    log.info("first step done in %.1f s (graph compilation included)", now - window_start)
+                if (first_step or global_step % cfg.log_interval == 0 or step_in_epoch == spe
+                        or global_step == total_steps or now - window_start >= LOG_EVERY_SECONDS):
                     rate = window_images / max(now - window_start, 1e-9)
                     eta = (total_steps - global_step) * cfg.batch_size / max(rate, 1e-9)
                     log.info("epoch %d/%d step %d/%d loss %.4f lr %.6f %.1f img/s eta %s", epoch + 1,
@@ -205,8 +286,12 @@ class Trainer:
                     self._record({"step": global_step, "loss": last_loss, "lr": float(lrs[global_step - 1]),
                                   "img_per_s": rate * self.dist.size})
                     window_start, window_images = now, 0
-                if step_in_epoch == spe or global_step % cfg.save_checkpoint_steps == 0 or global_step == total_steps:
+                first_step = False
+                if (step_in_epoch == spe or global_step % cfg.save_checkpoint_steps == 0
+                        or global_step == total_steps or stop.signum is not None):
                     self.save(epoch + 1, step_in_epoch, global_step)
+                if stop.signum is not None:
+                    self._interrupted(stop.signum, epoch + 1, step_in_epoch)
                 if global_step >= total_steps:
                     break
             if step_in_epoch == spe:
@@ -220,6 +305,12 @@ class Trainer:
                  "non-finite steps skipped %d", global_step, last_loss, summary["img_per_s"],
                  format_seconds(elapsed), dict(self.skips) or 0, self.bad_steps)
         return summary
+
+    def _interrupted(self, signum: int, epoch: int, step: int) -> None:
+        where = os.path.join(self.ckpt_dir, checkpoint.checkpoint_name(epoch, step))
+        saved = f"checkpoint {where}" if self.cfg.save_checkpoint else "no checkpoint (save_checkpoint=False)"
+        raise TrainingInterrupted(f"interrupted at epoch {epoch} step {step} ({saved}); resume with: "
+                                  f"{resume_command(sys.argv)}", 128 + signum)
 
     def _inject_fault(self, step: int) -> None:
         """Fault injection for the test suite: CRNN_FAIL_AT="<rank>:<step>" makes that rank fail there."""
@@ -248,20 +339,45 @@ class Trainer:
                                   f"(labels vs alphabet) or use amp_level=O0")
 
     def _end_of_epoch(self, epoch: int) -> None:
+        """Evaluate the hold-out slice (keeping the best as best.ckpt) and/or ``train_eval_dataset``."""
         cfg = self.cfg
-        if not (cfg.eval_during_train and self.dist.is_main and epoch % cfg.eval_interval == 0):
+        if not (self.dist.is_main and epoch % cfg.eval_interval == 0):
             return
-        if self.eval_source is None:
-            self.eval_source = build_source(cfg.train_eval_dataset, cfg.train_eval_dataset_path, cfg,
-                                            self.charset, training=False)
+        if self.holdout is not None:
+            accuracy = self._evaluate_and_record(epoch, "holdout", self.holdout)
+            self._keep_best(epoch, accuracy)
+        if cfg.eval_during_train:
+            if self.eval_source is None:
+                self.eval_source = build_source(cfg.train_eval_dataset, cfg.train_eval_dataset_path, cfg,
+                                                self.charset, training=False)
+            self._evaluate_and_record(epoch, cfg.train_eval_dataset, self.eval_source)
+
+    def _evaluate_and_record(self, epoch: int, name: str, source: WordSource) -> float:
+        cfg = self.cfg
         self.net.set_train(False)
-        result = evaluate(self.net, self.eval_source, self.charset, cfg.eval_batch_size,
-                          cfg.num_parallel_workers, progress=False)
+        result = evaluate(self.net, source, self.charset, cfg.eval_batch_size, cfg.num_parallel_workers,
+                          progress=False)
         self.net.set_train(True)
-        log.info("epoch %d: %s accuracy %.4f (%d/%d)", epoch, cfg.train_eval_dataset, result.accuracy,
-                 result.correct, result.total)
+        log.info("epoch %d: %s accuracy %.4f (%d/%d)", epoch, name, result.accuracy, result.correct, result.total)
         self._record({"epoch": epoch, "images_seen": epoch * self.steps_per_epoch * cfg.batch_size * self.dist.size,
-                      "dataset": cfg.train_eval_dataset, "accuracy": result.accuracy})
+                      "dataset": name, "accuracy": result.accuracy})
+        return result.accuracy
+
+    def _keep_best(self, epoch: int, accuracy: float) -> None:
+        """Write the network to best.ckpt when the hold-out accuracy beats every earlier epoch (survives resume)."""
+        record = self.best_path[:-len(".ckpt")] + ".json"
+        best = -1.0
+        if os.path.isfile(record):
+            with open(record, encoding="utf-8") as f:
+                best = float(json.load(f).get("accuracy", -1.0))
+        if accuracy <= best:
+            log.info("hold-out best stays %.4f (%s)", best, self.best_path)
+            return
+        checkpoint.save(self.net, self.best_path, {"epoch_num": epoch, "config_hash": self.cfg.model_hash(),
+                                                   "alphabet": self.charset.alphabet})
+        with open(record, "w", encoding="utf-8") as f:
+            json.dump({"epoch": epoch, "accuracy": accuracy}, f)
+        log.info("hold-out best %.4f at epoch %d: network written to %s", accuracy, epoch, self.best_path)
 
     def _record(self, entry: Dict) -> None:
         """Append one JSON line to <save_checkpoint_path>/metrics.jsonl (rank 0) for learning curves."""

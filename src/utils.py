@@ -11,6 +11,8 @@ from typing import Optional
 
 import numpy as np
 
+from .cpu_env import configure_cpu
+
 
 def setup_logging(log_file: Optional[str] = None, rank: int = 0, to_stdout: bool = True) -> logging.Logger:
     """Log to stdout (rank 0) and to ``log_file``; lines carry the rank when it is not 0.
@@ -26,7 +28,9 @@ def setup_logging(log_file: Optional[str] = None, rank: int = 0, to_stdout: bool
         os.makedirs(os.path.dirname(os.path.abspath(log_file)), exist_ok=True)
         handlers.append(logging.FileHandler(log_file))
     logging.basicConfig(level=logging.INFO, format=fmt, datefmt="%H:%M:%S", handlers=handlers, force=True)
-    return logging.getLogger("crnn")
+    log = logging.getLogger("crnn")
+    log.info(configure_cpu())
+    return log
 
 
 def gpu_available() -> bool:

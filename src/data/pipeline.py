@@ -6,7 +6,8 @@ uninterrupted run would, and every rank runs the same number of steps.
 """
 from __future__ import annotations
 
-from typing import Tuple
+import logging
+from typing import List, Optional, Tuple
 
 import numpy as np
 import mindspore.dataset as ds
@@ -16,11 +17,14 @@ from ..charset import Charset
 from ..model import sequence_length
 from .benchmarks import BenchmarkSource
 from .lmdb_dataset import LmdbSource
+from .mix import IndexedSource, MixedSource, MixPart, batch_counts, split_holdout
 from .render import RenderedSource
 from .source import COLUMNS, SourceError, WordSource
 from .synth import MJSynthSource
 
-BENCHMARKS = ("iiit5k", "ic03", "ic13", "svt")
+BENCHMARKS = ("iiit5k", "ic03", "ic13", "ic15", "svt", "list")
+
+log = logging.getLogger("crnn")
 
 
 def build_source(name: str, path: str, cfg, charset: Charset, training: bool, epoch: int = 0) -> WordSource:
@@ -40,6 +44,49 @@ def build_source(name: str, path: str, cfg, charset: Charset, training: bool, ep
     if name in BENCHMARKS:
         return BenchmarkSource(name, path, filter_labels=training, **common)
     raise SourceError(f"unknown dataset {name!r}")
+
+
+def split_names(text: str) -> List[str]:
+    return [t.strip() for t in str(text).split(",")]
+
+
+def build_training_source(cfg, charset: Charset) -> Tuple[WordSource, Optional[WordSource]]:
+    """The training source and the hold-out slice for model selection (or None).
+
+    A single MJSynth/LMDB/rendered dataset is read as before (the reference's path). Several
+    datasets, or real crops (benchmark train splits, label lists), go through a
+    :class:`MixedSource`: ``train_mix`` shares of every batch, real crops augmented when
+    ``augment`` is on, ``holdout_fraction`` of each real set held out.
+    """
+    names = split_names(cfg.train_dataset)
+    if len(names) == 1 and names[0] not in BENCHMARKS:
+        return build_source(names[0], cfg.train_dataset_path, cfg, charset, training=True), None
+    paths = split_names(cfg.train_dataset_path) if len(names) > 1 else [cfg.train_dataset_path]
+    if len(paths) != len(names):
+        raise SourceError(f"train_dataset names {len(names)} datasets but train_dataset_path has {len(paths)} "
+                          f"comma-separated entries (one per dataset; empty for the on-the-fly renderer)")
+    shares = [float(x) for x in split_names(cfg.train_mix)] if cfg.train_mix else [1.0] * len(names)
+    if len(shares) != len(names):
+        raise SourceError(f"train_mix has {len(shares)} shares for {len(names)} training datasets")
+    parts, holdouts = [], []
+    for name, path, count in zip(names, paths, batch_counts(shares, cfg.batch_size)):
+        if name == "rendered" and not path:
+            parts.append(MixPart(name, lambda e: build_source("rendered", "", cfg, charset, True, epoch=e),
+                                 cfg.rendered_num_samples, count))
+            continue
+        source = build_source(name, path, cfg, charset, training=True)
+        log.info(source.summary())
+        real = name in BENCHMARKS
+        if real and cfg.holdout_fraction > 0:
+            source, held = split_holdout(source, cfg.holdout_fraction, cfg.seed)
+            holdouts.append(held)
+        parts.append(MixPart(name, lambda e, s=source: s, len(source), count, augment=real and cfg.augment))
+    holdout = None
+    if holdouts:
+        holdout = IndexedSource([(h, np.arange(len(h))) for h in holdouts], "holdout")
+        log.info("hold-out for model selection: %d crops (%s)", len(holdout),
+                 ", ".join(f"{h.name} {len(h)}" for h in holdouts))
+    return MixedSource(parts, cfg.batch_size, cfg.seed, cfg.shuffle), holdout
 
 
 def epoch_indices(num_samples: int, batch_size: int, epoch: int, seed: int, shuffle: bool,

@@ -186,7 +186,7 @@ def protocol_filter(entries: Sequence[Tuple[str, str]], skips: Counter, min_leng
     kept = []
     for key, label in entries:
         if len(label) < min_length or not label.isascii() or not label.isalnum():
-            skips["excluded by protocol (non-alphanumeric or < 3 characters)"] += 1
+            skips[f"excluded by protocol (non-alphanumeric or < {min_length} characters)"] += 1
         else:
             kept.append((key, label))
     return kept
