@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="IIIT5K .mat -> annotation.txt")
+    parser = argparse.ArgumentParser(description="IIIT5K .mat -> annotation.txt", allow_abbrev=False)
     parser.add_argument("-m", "--mat_file", required=True, help="testdata.mat, traindata.mat or *CharBound.mat")
     parser.add_argument("-o", "--output_dir", default=None,
                         help="dataset root holding the images (default: the folder of the .mat file)")

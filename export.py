@@ -33,11 +33,15 @@ def main(argv=None) -> int:
         checkpoint.load_into(net, cfg.checkpoint_path, charset.alphabet)
         net.set_train(False)
         dummy = ms.Tensor(np.zeros((cfg.batch_size, 3, cfg.image_height, cfg.image_width), np.float32))
+        os.makedirs(os.path.dirname(os.path.abspath(cfg.file_name)), exist_ok=True)  # MindSpore would make it 0700
         ms.export(net, dummy, file_name=cfg.file_name, file_format=cfg.file_format)
     except (checkpoint.CheckpointError, ValueError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     path = f"{cfg.file_name}.{cfg.file_format.lower()}"
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)  # MindSpore writes the model read-only for its owner
     meta = {"format": cfg.file_format, "batch_size": cfg.batch_size, "alphabet": charset.alphabet,
             "case_sensitive": charset.case_sensitive, "image_height": cfg.image_height,
             "image_width": cfg.image_width, "checkpoint": os.path.basename(cfg.checkpoint_path)}

@@ -80,7 +80,7 @@ def visualize(path: str, rows: List[Tuple[np.ndarray, str, float]]) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="CRNN word recognition on images.")
+    parser = argparse.ArgumentParser(description="CRNN word recognition on images.", allow_abbrev=False)
     parser.add_argument("inputs", nargs="+", help="image files, folders, or .txt lists of image paths")
     parser.add_argument("--model", default="", help="exported .onnx (onnxruntime) or .mindir model")
     parser.add_argument("--checkpoint_path", default=DEFAULT_CHECKPOINT, help="checkpoint when no --model")
@@ -147,6 +147,12 @@ def main(argv=None) -> int:
     print(f"# {len(results)} images in {elapsed:.2f}s: {len(results) / elapsed:.1f} img/s, "
           f"{1000 * elapsed / len(results):.1f} ms/img ({backend.name}, batch {args.batch_size}, {args.decoder})",
           file=sys.stderr)
+    unreadable = sum(1 for _, t, _ in results if t == "<unreadable>")
+    if unreadable == len(results):
+        print(f"error: none of the {len(results)} inputs could be read as an image", file=sys.stderr)
+        return 1
+    if unreadable:
+        print(f"# {unreadable} of {len(results)} inputs could not be read", file=sys.stderr)
     return 0
 
 

@@ -9,7 +9,7 @@ Every key of default_config.yaml is a flag (python train.py --help).
 import os
 import sys
 
-from src.config import load_config_or_exit
+from src.config import describe, load_config_or_exit
 
 
 def main(argv=None) -> int:
@@ -25,7 +25,7 @@ def main(argv=None) -> int:
         dist = init_distributed(cfg.run_distribute, cfg.device_target, cfg.comm_timeout)
         log_file = os.path.join(cfg.save_checkpoint_path, f"log_rank{dist.rank}.txt") if dist.size > 1 else None
         log = setup_logging(log_file, dist.rank, to_stdout=dist.is_main)
-        log.info("config: %s", {k: v for k, v in sorted(cfg.items())})
+        log.info(describe(cfg, cfg.print_config))
         set_seed(cfg.seed)
         Trainer(cfg, dist).train()
     except TrainingInterrupted as err:

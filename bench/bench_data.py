@@ -56,7 +56,7 @@ def train_rate(cfg, charset, batch_size: int, steps: int) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
     parser.add_argument("--num", type=int, default=2000, help="images written for the folder/LMDB loaders")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--train_steps", type=int, default=5)

@@ -23,7 +23,7 @@ import src  # noqa: E402,F401  (chooses the CPU's oneDNN settings before MindSpo
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
     parser.add_argument("--checkpoint_path", default=os.path.join(ROOT, "checkpoints", "crnn_rendered_cpu.ckpt"))
     parser.add_argument("--iiit5k", default=os.path.join(ROOT, "..", "shared", "data", "IIIT5K"))
     parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "crnn_iiit5k_outputs.npz"))

@@ -30,7 +30,7 @@ def last_window_rate(text: str) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
     parser.add_argument("--total_batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--procs", type=int, default=2)

@@ -21,7 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
     parser.add_argument("--backend", default="onnxruntime",
                         choices=("mindspore", "mindir", "onnxruntime", "onnxruntime-int8"))
     parser.add_argument("--batch_size", type=int, default=64)

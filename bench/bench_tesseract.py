@@ -28,7 +28,7 @@ def read_word(path: str) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
     parser.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "IIIT5K"),
                         help="IIIT5K root with test/ and testdata.mat")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="tesseract processes at once")

@@ -8,7 +8,7 @@ need_dir() {  # need_dir PATH WHAT
 need_file() {  # need_file PATH WHAT
   if [ ! -f "$1" ]; then echo "error: $2 '$1' is not a file" >&2; exit 1; fi
 }
-abs_path() { (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")"); }
+abs_path() { realpath -m -- "$1"; }  # also for paths that do not exist yet (dry runs)
 require_args() {  # require_args HAVE NEED LINE... : print the lines (usage) and exit when HAVE < NEED
   local have=$1 need=$2; shift 2
   if [ "$have" -lt "$need" ]; then printf '%s\n' "$@" >&2; exit 1; fi

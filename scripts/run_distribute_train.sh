@@ -12,7 +12,7 @@ require_args $# 3 "Usage: bash $0 [DEVICE_NUM] [DATASET] [DATASET_PATH] [extra -
   "e.g.   bash $0 8 synth ./Syn90k/mnt/ramdisk/max/90kDICT32px"
 DEVICE_NUM=$1; DATASET=$2; DATASET_PATH=$(abs_path "$3"); shift 3
 [[ "$DEVICE_NUM" =~ ^[1-9][0-9]*$ ]] || { echo "error: DEVICE_NUM must be a positive integer, got '$DEVICE_NUM'" >&2; exit 1; }
-need_dir "$DATASET_PATH" "DATASET_PATH"
+[ -n "${DRY_RUN:-}" ] || need_dir "$DATASET_PATH" "DATASET_PATH"  # a dry run needs no data
 command -v mpirun >/dev/null || { echo "error: mpirun not found (apt-get install openmpi-bin)" >&2; exit 1; }
 EXTRA=()
 if [ -n "${HOSTFILE:-}" ]; then need_file "$HOSTFILE" "HOSTFILE"; EXTRA+=(--hostfile "$HOSTFILE"); fi

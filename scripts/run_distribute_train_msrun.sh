@@ -31,7 +31,7 @@ done
 [ "$LOCAL_NUM" -ge 1 ] && [ "$LOCAL_NUM" -le "$WORKER_NUM" ] || { echo "error: need 1 <= local_worker_num <= worker_num" >&2; exit 1; }
 [ $# -ge 2 ] || usage
 DATASET=$1; DATASET_PATH=$(abs_path "$2"); shift 2
-need_dir "$DATASET_PATH" "DATASET_PATH"
+[ -n "${DRY:-}" ] || need_dir "$DATASET_PATH" "DATASET_PATH"  # a dry run needs no data
 command -v msrun >/dev/null || [ -n "$DRY" ] || { echo "error: msrun not found (it comes with mindspore; put its venv on PATH)" >&2; exit 1; }
 cmd=(msrun --worker_num="$WORKER_NUM" --local_worker_num="$LOCAL_NUM" --master_addr="$ADDR" --master_port="$PORT"
      --node_rank="$NODE_RANK" --log_dir=msrun_log --join=True

@@ -7,6 +7,7 @@ another yaml (its keys override the defaults, unknown keys are an error).
 from __future__ import annotations
 
 import argparse
+import difflib
 import hashlib
 import json
 import os
@@ -100,7 +101,8 @@ def _flag_type(default: Any):
 
 
 def build_parser(defaults: Dict[str, Any], helps: Dict[str, str], description: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                                     allow_abbrev=False)
     parser.add_argument("--config_path", default=DEFAULT_CONFIG, help="yaml file with the defaults")
     for key, value in defaults.items():
         parser.add_argument(f"--{key}", type=_flag_type(value), default=value, choices=CHOICES.get(key),
@@ -111,7 +113,7 @@ def build_parser(defaults: Dict[str, Any], helps: Dict[str, str], description: s
 def load_config(argv: Optional[Sequence[str]] = None, description: str = "CRNN",
                 overrides: Optional[Dict[str, Any]] = None) -> Config:
     """Defaults from the yaml, then ``--config_path`` file, then command-line flags, then ``overrides``."""
-    pre = argparse.ArgumentParser(add_help=False)
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     pre.add_argument("--config_path", default=DEFAULT_CONFIG)
     known, _ = pre.parse_known_args(argv)
     defaults = _read_yaml(DEFAULT_CONFIG)
@@ -123,7 +125,9 @@ def load_config(argv: Optional[Sequence[str]] = None, description: str = "CRNN",
             raise ConfigError(f"{known.config_path}: unknown keys {unknown}")
         defaults.update(extra)
     parser = build_parser(defaults, helps, description)
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        raise ConfigError(unknown_option_message(unknown[0], list(defaults) + ["config_path"]))
     cfg = Config(vars(args))
     if overrides:
         unknown = sorted(set(overrides) - set(cfg))
@@ -132,6 +136,31 @@ def load_config(argv: Optional[Sequence[str]] = None, description: str = "CRNN",
         cfg.update(overrides)
     validate(cfg)
     return cfg
+
+
+def unknown_option_message(option: str, keys: List[str]) -> str:
+    """``unknown option --epoch_sizee=3 (did you mean --epoch_size?)``; abbreviations are not accepted."""
+    name = option.split("=", 1)[0].lstrip("-")
+    close = difflib.get_close_matches(name, keys, n=1, cutoff=0.6)
+    prefixed = [k for k in keys if k.startswith(name)] if name else []
+    guess = close or prefixed[:1]
+    hint = f" (did you mean --{guess[0]}?)" if guess else " (python <script> --help lists every option)"
+    return f"unknown option {option}{hint}"
+
+
+def changed_keys(cfg: Config) -> Dict[str, Any]:
+    """The keys whose value differs from ``default_config.yaml`` (what a log needs to reproduce the run)."""
+    defaults = _read_yaml(DEFAULT_CONFIG)
+    return {k: v for k, v in sorted(cfg.items()) if k != "config_path" and defaults.get(k) != v}
+
+
+def describe(cfg: Config, everything: bool = False) -> str:
+    """The configuration, one ``key: value`` per line: all keys, or only those that differ from the defaults."""
+    items = {k: v for k, v in sorted(cfg.items())} if everything else changed_keys(cfg)
+    if not items:
+        return "config: the defaults of default_config.yaml"
+    title = "config (every key)" if everything else "config (differences from default_config.yaml)"
+    return title + ":" + "".join(f"\n  {k}: {v!r}" for k, v in items.items())
 
 
 def load_config_or_exit(argv: Optional[Sequence[str]] = None, description: str = "CRNN") -> Config:

@@ -401,6 +401,7 @@ def collect_outputs(backend: Backend, source: WordSource, batch_size: int, num_w
     dataset = make_dataset(source, indices, batch_size, num_workers)
     out = Outputs()
     bar = tqdm(total=real, desc=f"eval {source.name}", unit="img", disable=not progress or None)
+    start = last_line = time.time()
     for images, _, _, status, ids in dataset.create_tuple_iterator(num_epochs=1, output_numpy=True):
         log_probs = log_softmax(run_batched(backend, images).astype(np.float32))
         for b, (st, i) in enumerate(zip(status, ids)):
@@ -411,6 +412,12 @@ def collect_outputs(backend: Backend, source: WordSource, batch_size: int, num_w
             out.readable.append(bool(st == STATUS_OK))
             out.log_probs.append(log_probs[:, b])
         bar.update(min(len(ids), real - bar.n))
+        now = time.time()
+        if progress and bar.disable and now - last_line >= LOG_EVERY_SECONDS and len(out.keys) < real:
+            done = len(out.keys)  # no bar when the output is not a terminal: a line every 30 s instead
+            log.info("eval %s: %d/%d images, %.1f img/s, eta %s", source.name, done, real,
+                     done / (now - start), format_seconds((real - done) * (now - start) / max(done, 1)))
+            last_line = now
     bar.close()
     return out
 

@@ -28,7 +28,7 @@ def read_points(paths: List[str]) -> List[Tuple[float, float]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
     parser.add_argument("metrics", nargs="+", help="metrics.jsonl files; PATH@N adds N to its images seen")
     parser.add_argument("--output", required=True)
     parser.add_argument("--title", default="accuracy vs training images seen")

@@ -143,7 +143,7 @@ def _file_items(entries: Sequence[Tuple[str, str]]) -> Iterator[Item]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description="Write an image+label LMDB.")
+    parser = argparse.ArgumentParser(description="Write an image+label LMDB.", allow_abbrev=False)
     parser.add_argument("--input", "-i", required=True, help="MJSynth/Syn90k folder, IIIT5K folder or list file")
     parser.add_argument("--output", "-o", required=True, help="LMDB folder to create (replaced when complete)")
     parser.add_argument("--format", default="auto", choices=("auto", "synth", "iiit5k", "list"))

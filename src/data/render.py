@@ -407,7 +407,7 @@ def rendered_items(num: int, seed: int = 0, fonts: str = "", words: str = ""):
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description="Render words into an MJSynth-layout folder.")
+    parser = argparse.ArgumentParser(description="Render words into an MJSynth-layout folder.", allow_abbrev=False)
     parser.add_argument("--output", "-o", required=True, help="output folder")
     parser.add_argument("--num", "-n", type=int, default=10000, help="number of images")
     parser.add_argument("--seed", type=int, default=0)
