@@ -13,23 +13,19 @@ from src.config import load_config_or_exit
 
 
 def load_backend(cfg):
-    """(backend, charset) from --model or --checkpoint_path."""
-    from src import checkpoint
+    """(backend, charset) from --model or --checkpoint_path, through the one Recognizer."""
     from src.charset import Charset
-    from src.inference import MindSporeBackend, load_exported
-    from src.model import build_crnn
+    from src.recognizer import Recognizer
 
-    charset = Charset.from_config(cfg)
     if cfg.model:
-        backend, meta = load_exported(cfg.model)
-        if meta.get("alphabet", charset.alphabet) != charset.alphabet:
-            charset = Charset(meta["alphabet"], meta.get("case_sensitive", False))
-        return backend, charset
-    if not cfg.checkpoint_path:
+        recognizer = Recognizer.from_exported(cfg.model)
+    elif cfg.checkpoint_path:
+        recognizer = Recognizer.from_checkpoint(cfg.checkpoint_path, Charset.from_config(cfg).alphabet, cfg.case_sensitive,
+                                                cfg.hidden_size, (cfg.image_height, cfg.image_width),
+                                                cfg.device_target)
+    else:
         raise ValueError("no --checkpoint_path (or --model) given")
-    net = build_crnn(cfg, charset.num_classes)
-    checkpoint.load_into(net, cfg.checkpoint_path, charset.alphabet)
-    return MindSporeBackend(net), charset
+    return recognizer.backend, recognizer.charset
 
 
 def write_predictions(path: str, rows: List[tuple], with_set: bool) -> None:

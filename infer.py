@@ -18,8 +18,7 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_CHECKPOINT = os.path.join(ROOT, "checkpoints", "crnn_rendered_cpu.ckpt")
+from src.recognizer import SHIPPED_CHECKPOINT
 
 
 def list_inputs(inputs: Sequence[str]) -> List[str]:
@@ -41,27 +40,21 @@ def list_inputs(inputs: Sequence[str]) -> List[str]:
     return paths
 
 
-def load_backend(args):
-    """(backend, charset, image size) from --model or --checkpoint_path."""
-    from src.charset import Charset
-    from src.inference import MindSporeBackend, load_exported
+def load_recognizer(args):
+    """A Recognizer from --model (exported) or --checkpoint_path; alphabet and input size from the model."""
+    from src.recognizer import Recognizer
 
+    words = []
+    if args.decoder == "lexicon":
+        if not args.lexicon:
+            raise ValueError("--decoder lexicon needs --lexicon FILE")
+        with open(args.lexicon, encoding="utf-8") as f:
+            words = [w.strip() for w in f if w.strip()]
+    options = dict(decoder=args.decoder, batch_size=args.batch_size, beam_width=args.beam_width, lexicon=words)
     if args.model:
-        backend, meta = load_exported(args.model)
-        charset = Charset(meta.get("alphabet", args.alphabet), meta.get("case_sensitive", False))
-        return backend, charset, (meta.get("image_height", 32), meta.get("image_width", 100))
-    import mindspore as ms
-
-    from src import checkpoint
-    from src.config import load_config
-    from src.model import build_crnn
-
-    cfg = load_config([f"--alphabet={args.alphabet}", f"--device_target={args.device_target}"])
-    ms.set_device(cfg.device_target)
-    charset = Charset(args.alphabet)
-    net = build_crnn(cfg, charset.num_classes)
-    checkpoint.load_into(net, args.checkpoint_path, charset.alphabet)
-    return MindSporeBackend(net), charset, (cfg.image_height, cfg.image_width)
+        return Recognizer.from_exported(args.model, alphabet=args.alphabet or None, **options)
+    return Recognizer.from_checkpoint(args.checkpoint_path, alphabet=args.alphabet or None,
+                                      device_target=args.device_target, **options)
 
 
 def visualize(path: str, rows: List[Tuple[np.ndarray, str, float]]) -> None:
@@ -83,8 +76,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="CRNN word recognition on images.", allow_abbrev=False)
     parser.add_argument("inputs", nargs="+", help="image files, folders, or .txt lists of image paths")
     parser.add_argument("--model", default="", help="exported .onnx (onnxruntime) or .mindir model")
-    parser.add_argument("--checkpoint_path", default=DEFAULT_CHECKPOINT, help="checkpoint when no --model")
-    parser.add_argument("--alphabet", default="0123456789abcdefghijklmnopqrstuvwxyz")
+    parser.add_argument("--checkpoint_path", default=SHIPPED_CHECKPOINT, help="checkpoint when no --model")
+    parser.add_argument("--alphabet", default="", help="the model's own alphabet unless given (must then match)")
     parser.add_argument("--device_target", default="CPU", choices=("CPU", "GPU", "Ascend"))
     parser.add_argument("--decoder", default="greedy", choices=("greedy", "beam", "lexicon"))
     parser.add_argument("--beam_width", type=int, default=10)
@@ -94,48 +87,38 @@ def main(argv=None) -> int:
     parser.add_argument("--visualize", default="", help="write a PNG showing each input with its prediction")
     args = parser.parse_args(argv)
 
-    from src.data.transforms import ImageError, decode_bgr, normalize, resize
-    from src.inference import log_softmax, make_decoder, run_batched
+    from src import checkpoint
+    from src.recognizer import RecognizerError, load_image
 
     paths = list_inputs(args.inputs)
     if not paths:
         print("error: no images found in the inputs", file=sys.stderr)
         return 1
     try:
-        backend, charset, size = load_backend(args)
-        words = []
-        if args.decoder == "lexicon":
-            if not args.lexicon:
-                raise ValueError("--decoder lexicon needs --lexicon FILE")
-            with open(args.lexicon, encoding="utf-8") as f:
-                words = [w.strip() for w in f if w.strip()]
-        decoder = make_decoder(args.decoder, charset, args.beam_width, None, words)
-    except (OSError, ValueError, RuntimeError) as err:
+        recognizer = load_recognizer(args)
+    except (OSError, ValueError, RuntimeError, checkpoint.CheckpointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
 
     results: List[Tuple[str, str, float]] = []
     shown: List[Tuple[np.ndarray, str, float]] = []
     start = time.perf_counter()
-    for b in range(0, len(paths), args.batch_size):
-        chunk = paths[b:b + args.batch_size]
-        images, ok = [], []
+    for b in range(0, len(paths), recognizer.batch_size):
+        chunk = paths[b:b + recognizer.batch_size]
+        images = []
         for p in chunk:
             try:
-                with open(p, "rb") as f:
-                    images.append(decode_bgr(f.read()))
-                ok.append(True)
-            except (OSError, ImageError) as err:
-                images.append(np.zeros((size[0], size[1], 3), np.uint8))
-                ok.append(False)
-                print(f"warning: {p}: {err}", file=sys.stderr)
-        batch = np.stack([normalize(resize(img, size)) for img in images])
-        log_probs = log_softmax(run_batched(backend, batch))
-        for i, p in enumerate(chunk):
-            text, conf = decoder(log_probs[:, i], b + i) if ok[i] else ("<unreadable>", 0.0)
+                images.append(load_image(p))
+            except RecognizerError as err:
+                images.append(None)
+                print(f"warning: {err}", file=sys.stderr)
+        readable = [img for img in images if img is not None]
+        predictions = iter(recognizer.predict(readable) if readable else [])
+        for p, img in zip(chunk, images):
+            text, conf = next(predictions) if img is not None else ("<unreadable>", 0.0)
             results.append((p, text, conf))
-            if args.visualize:
-                shown.append((images[i], text, conf))
+            if args.visualize and img is not None:
+                shown.append((img, text, conf))
     elapsed = time.perf_counter() - start
     lines = [f"{p}\t{t}\t{c:.4f}" for p, t, c in results]
     print("\n".join(lines))
@@ -145,7 +128,7 @@ def main(argv=None) -> int:
     if args.visualize:
         visualize(args.visualize, shown)
     print(f"# {len(results)} images in {elapsed:.2f}s: {len(results) / elapsed:.1f} img/s, "
-          f"{1000 * elapsed / len(results):.1f} ms/img ({backend.name}, batch {args.batch_size}, {args.decoder})",
+          f"{1000 * elapsed / len(results):.1f} ms/img ({recognizer.backend.name}, batch {recognizer.batch_size}, {args.decoder})",
           file=sys.stderr)
     unreadable = sum(1 for _, t, _ in results if t == "<unreadable>")
     if unreadable == len(results):

@@ -39,14 +39,10 @@ def main() -> int:
     import numpy as np
     import mindspore as ms
 
-    from src import checkpoint
-    from src.charset import Charset
-    from src.config import load_config
     from src.data.iiit5k_mat import read_iiit5k_mat
-    from src.data.transforms import decode_bgr, normalize, resize
-    from src.inference import MindSporeBackend, load_exported, log_softmax, make_decoder, run_batched
+    from src.inference import load_exported
     from src.metrics import WordAccuracy
-    from src.model import build_crnn
+    from src.recognizer import Recognizer
 
     mat = os.path.join(args.data, "testdata.mat")
     if not os.path.isfile(mat):
@@ -55,16 +51,10 @@ def main() -> int:
     entries = read_iiit5k_mat(mat)[0]
     if args.limit:
         entries = entries[: args.limit]
-    cfg = load_config([f"--batch_size={args.batch_size}"])
-    ms.set_device("CPU")
-    charset = Charset.from_config(cfg)
-    net = build_crnn(cfg, charset.num_classes)
-    checkpoint.load_into(net, args.checkpoint_path, charset.alphabet)
-    net.set_train(False)
+    recognizer = Recognizer.from_checkpoint(args.checkpoint_path, batch_size=args.batch_size)
+    net = recognizer.backend.net
     tmp = tempfile.mkdtemp()
-    if args.backend == "mindspore":
-        backend = MindSporeBackend(net)
-    else:
+    if args.backend != "mindspore":
         fmt = "MINDIR" if args.backend == "mindir" else "ONNX"
         base = os.path.join(tmp, "crnn")
         dummy = ms.Tensor(np.zeros((args.batch_size, 3, 32, 100), np.float32))
@@ -76,20 +66,13 @@ def main() -> int:
             path = quantize_onnx(path, os.path.join(tmp, "crnn_int8.onnx"), args.int8_mode, args.batch_size)
         with open(f"{os.path.splitext(path)[0]}.json", "w") as f:
             f.write(f'{{"batch_size": {args.batch_size}}}')
-        backend, _ = load_exported(path)
-    decoder = make_decoder("greedy", charset)
+        recognizer = Recognizer(load_exported(path)[0], recognizer.charset, batch_size=args.batch_size)
+    recognizer.predict([np.zeros((32, 100, 3), np.uint8)] * args.batch_size)  # warm-up / compile
     metric = WordAccuracy()
-    run_batched(backend, np.zeros((args.batch_size, 3, 32, 100), np.float32))  # warm-up / compile
     start = time.perf_counter()
-    for b in range(0, len(entries), args.batch_size):
-        chunk = entries[b:b + args.batch_size]
-        batch = []
-        for name, _ in chunk:
-            with open(os.path.join(args.data, name), "rb") as f:
-                batch.append(normalize(resize(decode_bgr(f.read()), (32, 100))))
-        log_probs = log_softmax(run_batched(backend, np.stack(batch)))
-        for i, (name, label) in enumerate(chunk):
-            metric.update(name, label, decoder(log_probs[:, i], b + i)[0])
+    predictions = recognizer.predict([os.path.join(args.data, name) for name, _ in entries])  # end to end: files in
+    for (name, label), (text, _) in zip(entries, predictions):
+        metric.update(name, label, text)
     elapsed = time.perf_counter() - start
     print(f"backend={args.backend}{'-' + args.int8_mode if args.backend.endswith('int8') else ''} "
           f"batch={args.batch_size} images={metric.total} accuracy={metric.accuracy:.4f} seconds={elapsed:.1f}")

@@ -74,7 +74,8 @@ def test_ic13_ic03_svt_formats(cfg, charset, tmp_path):
     (ic13 / "Challenge2_Test_Task3_GT.txt").write_text(
         'word_1.png, "Tiredness"\nword_2.png, "No"\nword_3.png, "a&b"\nword_4.png, "KIDS"\n')
     src = BenchmarkSource("ic13", str(ic13), **common(cfg, charset))
-    assert src.labels == ["tiredness", "kids"] and sum(src.skips.values()) == 2
+    assert src.labels == ["tiredness", "no", "kids"] and sum(src.skips.values()) == 1   # the 1015 protocol
+    assert src.subsets["ic13_857"] == [True, False, True]                                # and the 857
 
     ic03 = tmp_path / "ic03"
     ic03.mkdir()

@@ -72,3 +72,34 @@ def test_eval_exported_model_and_all_decoders(exported, iiit5k_dir):
         assert f"decoder={name} correct=" in res.stdout
     lex_line = next(line for line in res.stdout.splitlines() if line.startswith("decoder=lex50"))
     assert "total=6" in lex_line
+
+
+def test_recognizer_takes_paths_arrays_and_pil_images_alike_and_matches_its_export(exported, iiit5k_dir):
+    """One preprocessing path: a file, its BGR array, a gray array and a PIL image give the same words, and the
+    exported ONNX model read through Recognizer.from_exported gives the checkpoint's words."""
+    import cv2
+    from PIL import Image
+
+    from src.recognizer import Recognizer, RecognizerError
+
+    d, ckpt, _ = exported
+    path = os.path.join(iiit5k_dir, "test", "1_1.png")
+    bgr = cv2.imread(path)
+    rec = Recognizer.from_checkpoint(ckpt, batch_size=2)
+    assert rec.charset.alphabet.startswith("0123") and rec.image_size == (32, 100)
+    inputs = [path, bgr, Image.fromarray(bgr[:, :, ::-1]), path, cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA)]
+    out = rec.predict(inputs)
+    assert len(out) == 5 and len({text for text, _ in out}) == 1 and all(0 <= c <= 1 for _, c in out)
+    batch = rec.preprocess([path])
+    assert batch.shape == (1, 3, 32, 100) and batch.dtype == np.float32 and -1 <= batch.min() <= batch.max() <= 1
+    names = sorted(os.listdir(os.path.join(iiit5k_dir, "test")))
+    paths = [os.path.join(iiit5k_dir, "test", n) for n in names]
+    onnx = Recognizer.from_exported(str(d / "crnn_onnx.onnx"))
+    assert onnx.batch_size == 4
+    assert [t for t, _ in onnx.predict(paths)] == [t for t, _ in rec.predict(paths)]
+    with pytest.raises(RecognizerError, match="missing.png"):
+        rec.predict([os.path.join(iiit5k_dir, "missing.png")])
+    with pytest.raises(RecognizerError, match="shape"):
+        rec.predict([np.zeros((2, 3, 5, 5), np.uint8)])
+    with pytest.raises(RecognizerError, match="exported with alphabet"):
+        Recognizer.from_exported(str(d / "crnn_onnx.onnx"), alphabet="abc")

@@ -1,42 +1,29 @@
 """The checkpoint shipped in checkpoints/ loads into the reference V2 network and reads words."""
 import os
 
-import numpy as np
 import pytest
 
 from src import checkpoint
-from src.charset import Charset
 from src.data.render import WordRenderer
-from src.data.transforms import normalize, resize
-from src.inference import MindSporeBackend, log_softmax, make_decoder
 from src.metrics import WordAccuracy
-from src.model import build_crnn, count_parameters
-from tests.conftest import ROOT, SHARED_IIIT5K
-
-SHIPPED = os.path.join(ROOT, "checkpoints", "crnn_rendered_cpu.ckpt")
+from src.model import count_parameters
+from src.recognizer import SHIPPED_CHECKPOINT as SHIPPED, Recognizer
+from tests.conftest import SHARED_IIIT5K
 
 
 @pytest.fixture(scope="module")
 def shipped():
-    from src.config import load_config
-
-    cfg = load_config([])
-    charset = Charset.from_config(cfg)
-    net = build_crnn(cfg, charset.num_classes)
-    meta = checkpoint.load_into(net, SHIPPED, charset.alphabet)
-    return net, charset, meta
+    recognizer = Recognizer.from_checkpoint(SHIPPED)
+    return recognizer, recognizer.charset, checkpoint.read(SHIPPED)[1]
 
 
-def read(net, charset, images):
-    batch = np.stack([normalize(resize(img, (32, 100))) for img in images])
-    lp = log_softmax(MindSporeBackend(net)(batch))
-    decoder = make_decoder("greedy", charset)
-    return [decoder(lp[:, i], i)[0] for i in range(len(images))]
+def read(recognizer, _charset, images):
+    return [text for text, _ in recognizer.predict(images)]
 
 
 def test_shipped_checkpoint_is_the_reference_network(shipped):
-    net, charset, meta = shipped
-    assert count_parameters(net) == 8_332_133 and meta["alphabet"] == charset.alphabet
+    recognizer, charset, meta = shipped
+    assert count_parameters(recognizer.backend.net) == 8_332_133 and meta["alphabet"] == charset.alphabet
 
 
 def test_shipped_checkpoint_reads_held_out_rendered_words(shipped):

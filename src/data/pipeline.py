@@ -11,7 +11,6 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 import mindspore.dataset as ds
-import mindspore.dataset.vision as vision
 
 from ..charset import Charset
 from ..model import sequence_length
@@ -19,6 +18,7 @@ from .benchmarks import BenchmarkSource
 from .lmdb_dataset import LmdbSource
 from .mix import IndexedSource, MixedSource, MixPart, batch_counts, split_holdout
 from .render import RenderedSource
+from .transforms import normalize
 from .source import COLUMNS, SourceError, WordSource
 from .synth import MJSynthSource
 
@@ -128,6 +128,7 @@ def make_dataset(source: WordSource, indices: np.ndarray, batch_size: int, num_w
     """Batches of (image [B,3,H,W] float32, label [B,L] int32, label_length, status, index) in ``indices`` order."""
     dataset = ds.GeneratorDataset(OrderedView(source, indices), column_names=COLUMNS, shuffle=False,
                                   num_parallel_workers=num_workers, python_multiprocessing=num_workers > 1)
-    ops = [vision.Normalize(mean=[127.5] * 3, std=[127.5] * 3), vision.HWC2CHW()]
-    dataset = dataset.map(operations=ops, input_columns=["image"], num_parallel_workers=max(1, num_workers))
+    # the sources already resize; the same normalisation as the Recognizer (transforms.normalize)
+    dataset = dataset.map(operations=[normalize], input_columns=["image"], num_parallel_workers=max(1, num_workers),
+                          python_multiprocessing=False)
     return dataset.batch(batch_size, drop_remainder=True)

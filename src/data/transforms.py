@@ -29,6 +29,13 @@ def decode_bgr(data: bytes) -> np.ndarray:
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
         raise ImageError("not a decodable image")
+    return to_bgr(img)
+
+
+def to_bgr(img: np.ndarray) -> np.ndarray:
+    """A decoded image (gray, BGR, BGRA; uint8, 16-bit or float) -> HxWx3 BGR uint8."""
+    if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (1, 3, 4)) or img.size == 0:
+        raise ImageError(f"expected HxW, HxWx1, HxWx3 or HxWx4 pixels, got shape {img.shape}")
     if img.dtype != np.uint8:  # 16-bit or float images: scale to 8 bits
         img = cv2.normalize(img.astype(np.float32), None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
     if img.ndim == 2:
@@ -51,3 +58,9 @@ def resize(img: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
 def normalize(img: np.ndarray) -> np.ndarray:
     """HxWx3 uint8 -> 3xHxW float32 in [-1, 1]."""
     return ((img.astype(np.float32) - MEAN) / STD).transpose(2, 0, 1)
+
+
+def preprocess(img: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    """The network input of one BGR image: resize to ``size`` (height, width), then :func:`normalize`.
+    Training, evaluation and the Recognizer all go through here."""
+    return normalize(resize(img, size))

@@ -1,0 +1,122 @@
+"""Image in, word out: the one object that owns preprocessing, the network backend, batching and decoding.
+
+    from src.recognizer import Recognizer
+    rec = Recognizer.from_checkpoint()                    # the shipped model
+    rec = Recognizer.from_exported("crnn.onnx")           # or an exported MINDIR / ONNX / int8 ONNX model
+    rec.predict(["word.png", bgr_array, pil_image])       # -> [("hello", 0.93), ...]
+
+The alphabet and input size come from the model itself (the checkpoint's metadata, or the
+JSON that export.py writes beside an exported model), so deployment needs no training config.
+Preprocessing is :func:`src.data.transforms.preprocess`, the same function the training and
+evaluation pipelines map over their samples.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .charset import Charset
+from .data.transforms import ImageError, decode_bgr, preprocess, to_bgr
+from .inference import Backend, Decoder, MindSporeBackend, load_exported, log_softmax, make_decoder, run_batched
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHIPPED_CHECKPOINT = os.path.join(ROOT, "checkpoints", "crnn_rendered_cpu.ckpt")
+DEFAULT_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+ImageInput = Union[str, "os.PathLike[str]", np.ndarray, Any]  # Any: a PIL image
+
+
+class RecognizerError(ValueError):
+    """An input image or a model cannot be used (the message names which and why)."""
+
+
+def load_image(image: ImageInput) -> np.ndarray:
+    """A file path, a numpy image (gray, BGR or BGRA, any dtype) or a PIL image -> HxWx3 BGR uint8."""
+    if isinstance(image, (str, os.PathLike)):
+        try:
+            with open(image, "rb") as f:
+                return decode_bgr(f.read())
+        except (OSError, ImageError) as err:
+            raise RecognizerError(f"{os.fspath(image)}: {err}") from err
+    if isinstance(image, np.ndarray):
+        try:
+            return to_bgr(image)
+        except ImageError as err:
+            raise RecognizerError(f"numpy image of shape {image.shape}: {err}") from err
+    if hasattr(image, "convert") and hasattr(image, "size"):  # PIL.Image without importing PIL
+        rgb = np.asarray(image.convert("RGB"))
+        return np.ascontiguousarray(rgb[:, :, ::-1])
+    raise RecognizerError(f"unsupported image type {type(image).__name__} (a path, a numpy array or a PIL image)")
+
+
+class Recognizer:
+    """A network backend plus its alphabet, input size and decoder."""
+
+    def __init__(self, backend: Backend, charset: Charset, image_size: Tuple[int, int] = (32, 100),
+                 decoder: str = "greedy", batch_size: int = 64, beam_width: int = 10,
+                 lexicon: Sequence[str] = ()) -> None:
+        if batch_size <= 0:
+            raise RecognizerError(f"batch_size must be > 0 (got {batch_size})")
+        self.backend = backend
+        self.charset = charset
+        self.image_size = image_size
+        self.batch_size = backend.batch_size or batch_size
+        self.decoder_name = decoder
+        self.decoder: Decoder = make_decoder(decoder, charset, beam_width, None, lexicon)
+
+    @classmethod
+    def from_checkpoint(cls, path: str = SHIPPED_CHECKPOINT, alphabet: Optional[str] = None,
+                        case_sensitive: bool = False, hidden_size: int = 256, image_size: Tuple[int, int] = (32, 100),
+                        device_target: str = "CPU", **kwargs) -> "Recognizer":
+        """A MindSpore network loaded strictly from ``path``; the alphabet defaults to the checkpoint's own."""
+        import mindspore as ms
+
+        from . import checkpoint
+        from .model import CRNN
+
+        _, meta = checkpoint.read(path)
+        charset = Charset(alphabet or meta.get("alphabet") or DEFAULT_ALPHABET, case_sensitive)
+        try:
+            ms.set_device(device_target)
+        except RuntimeError as err:  # the runtime already runs (a second Recognizer in this process)
+            if ms.get_context("device_target") != device_target:
+                raise RecognizerError(f"cannot switch this process to {device_target}: {err}") from err
+        net = CRNN(charset.num_classes, hidden_size)
+        checkpoint.load_into(net, path, charset.alphabet)
+        return cls(MindSporeBackend(net), charset, image_size, **kwargs)
+
+    @classmethod
+    def from_exported(cls, path: str, alphabet: Optional[str] = None, **kwargs) -> "Recognizer":
+        """An exported ``.onnx`` (ONNX Runtime; int8 ones too) or ``.mindir`` model with export.py's JSON."""
+        try:
+            backend, meta = load_exported(path)
+        except (OSError, ValueError) as err:
+            raise RecognizerError(str(err)) from err
+        model_alphabet = meta.get("alphabet", alphabet or DEFAULT_ALPHABET)
+        if alphabet and alphabet != model_alphabet:
+            raise RecognizerError(f"{path} was exported with alphabet {model_alphabet!r}, not {alphabet!r}")
+        charset = Charset(model_alphabet, meta.get("case_sensitive", False))
+        size = (int(meta.get("image_height", 32)), int(meta.get("image_width", 100)))
+        return cls(backend, charset, size, **kwargs)
+
+    def preprocess(self, images: Sequence[ImageInput]) -> np.ndarray:
+        """Network input [N, 3, H, W] float32 for any number of images of any sizes."""
+        return np.stack([preprocess(load_image(img), self.image_size) for img in images])
+
+    def log_probs(self, batch: np.ndarray) -> np.ndarray:
+        """Per-frame log-probabilities [T, N, C] of a preprocessed batch."""
+        return log_softmax(run_batched(self.backend, batch).astype(np.float32))
+
+    def predict(self, images: Sequence[ImageInput]) -> List[Tuple[str, float]]:
+        """(text, confidence) for each image, in order."""
+        if isinstance(images, (str, os.PathLike, np.ndarray)) and not (isinstance(images, np.ndarray)
+                                                                       and images.ndim == 4):
+            images = [images]
+        results: List[Tuple[str, float]] = []
+        for start in range(0, len(images), self.batch_size):
+            chunk = list(images[start:start + self.batch_size])
+            log_probs = self.log_probs(self.preprocess(chunk))
+            results += [self.decoder(log_probs[:, i], start + i) for i in range(len(chunk))]
+        return results
