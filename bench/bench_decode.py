@@ -37,8 +37,9 @@ def main() -> int:
     from src.charset import Charset
     from src.config import load_config
     from src.data.benchmarks import BenchmarkSource, read_image_lexicons
-    from src.engine import collect_outputs
-    from src.inference import MindSporeBackend, Outputs, make_decoder
+    from src.evaluation import Outputs, collect_outputs
+    from src.decoding import build_decoder
+    from src.inference import MindSporeBackend
     from src.model import build_crnn
 
     root = args.iiit5k
@@ -70,10 +71,10 @@ def main() -> int:
         np.savez(args.cache, stamp=stamp, readable=np.array(outputs.readable),
                  log_probs=np.stack(outputs.log_probs), net_rate=net_rate)
     decoders = {
-        "greedy": make_decoder("greedy", charset),
-        f"beam{args.beam_width}": make_decoder("beam", charset, args.beam_width),
-        "lex50": make_decoder("lexicon", charset, lexicons=read_image_lexicons(root, "small", keys)),
-        "lex1k": make_decoder("lexicon", charset, lexicons=read_image_lexicons(root, "medium", keys)),
+        "greedy": build_decoder("greedy", charset),
+        f"beam{args.beam_width}": build_decoder("beam", charset, args.beam_width),
+        "lex50": build_decoder("lexicon", charset, per_image=read_image_lexicons(root, "small", keys)),
+        "lex1k": build_decoder("lexicon", charset, per_image=read_image_lexicons(root, "medium", keys)),
     }
     print(f"images={len(keys)} network (MindSpore CPU, batch 64, incl. data loading): {net_rate:.1f} img/s")
     for name, decoder in decoders.items():

@@ -57,17 +57,18 @@ def main() -> int:
     if args.backend != "mindspore":
         fmt = "MINDIR" if args.backend == "mindir" else "ONNX"
         base = os.path.join(tmp, "crnn")
-        dummy = ms.Tensor(np.zeros((args.batch_size, 3, 32, 100), np.float32))
+        dummy = ms.Tensor(np.zeros((args.batch_size, 3, *recognizer.image_size), np.float32))
         ms.export(net, dummy, file_name=base, file_format=fmt)
         path = f"{base}.{fmt.lower()}"
         if args.backend == "onnxruntime-int8":
             from src.quantize import quantize_onnx
 
-            path = quantize_onnx(path, os.path.join(tmp, "crnn_int8.onnx"), args.int8_mode, args.batch_size)
+            path = quantize_onnx(path, os.path.join(tmp, "crnn_int8.onnx"), args.int8_mode, args.batch_size,
+                                 image_size=recognizer.image_size)
         with open(f"{os.path.splitext(path)[0]}.json", "w") as f:
             f.write(f'{{"batch_size": {args.batch_size}}}')
         recognizer = Recognizer(load_exported(path)[0], recognizer.charset, batch_size=args.batch_size)
-    recognizer.predict([np.zeros((32, 100, 3), np.uint8)] * args.batch_size)  # warm-up / compile
+    recognizer.predict([np.zeros((*recognizer.image_size, 3), np.uint8)] * args.batch_size)  # warm-up / compile
     metric = WordAccuracy()
     start = time.perf_counter()
     predictions = recognizer.predict([os.path.join(args.data, name) for name, _ in entries])  # end to end: files in

@@ -22,21 +22,19 @@ import numpy as np
 import mindspore as ms
 from mindspore import Tensor, nn, ops
 import mindspore.common.dtype as mstype
-from tqdm import tqdm
 
 from . import checkpoint
 from .charset import Charset
 from .config import Config
 from .data.mix import MixedSource
-from .data.pipeline import build_source, build_training_source, epoch_indices, eval_indices, make_dataset
+from .data.pipeline import build_source, build_training_source, epoch_indices, make_dataset
 from .data.source import STATUS_OK, STATUS_REASONS, WordSource
 from .distributed import DistInfo
-from .inference import Backend, MindSporeBackend, Outputs, log_softmax, make_decoder, run_batched
+from .evaluation import evaluate_network
 from .loss import CTCLoss, WithCTCLoss
-from .metrics import WordAccuracy
 from .model import build_crnn
 from .schedule import build_optimizer, learning_rates
-from .utils import format_seconds
+from .utils import LOG_EVERY_SECONDS, format_seconds
 
 log = logging.getLogger("crnn")
 
@@ -51,10 +49,6 @@ class TrainingInterrupted(RuntimeError):
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
         self.exit_code = exit_code
-
-
-#: a log line at least this often (seconds), whatever log_interval says
-LOG_EVERY_SECONDS = 30.0
 
 
 def resume_command(argv: List[str]) -> str:
@@ -172,7 +166,6 @@ class Trainer:
         self.skips: Counter = Counter()
         self.bad_steps = 0
         self.consecutive_bad = 0
-        self.history: List[Dict] = []
 
     # ---------------------------------------------------------------- checkpoints
     def _meta(self, epoch: int, step: int, global_step: int) -> Dict:
@@ -355,8 +348,7 @@ class Trainer:
     def _evaluate_and_record(self, epoch: int, name: str, source: WordSource) -> float:
         cfg = self.cfg
         self.net.set_train(False)
-        result = evaluate(self.net, source, self.charset, cfg.eval_batch_size, cfg.num_parallel_workers,
-                          progress=False)
+        result = evaluate_network(self.net, source, self.charset, cfg.eval_batch_size, cfg.num_parallel_workers)
         self.net.set_train(True)
         log.info("epoch %d: %s accuracy %.4f (%d/%d)", epoch, name, result.accuracy, result.correct, result.total)
         self._record({"epoch": epoch, "images_seen": epoch * self.steps_per_epoch * cfg.batch_size * self.dist.size,
@@ -381,7 +373,6 @@ class Trainer:
 
     def _record(self, entry: Dict) -> None:
         """Append one JSON line to <save_checkpoint_path>/metrics.jsonl (rank 0) for learning curves."""
-        self.history.append(entry)
         if self.dist.is_main:
             os.makedirs(self.cfg.save_checkpoint_path, exist_ok=True)
             with open(os.path.join(self.cfg.save_checkpoint_path, "metrics.jsonl"), "a", encoding="utf-8") as f:
@@ -392,38 +383,3 @@ def parameter_checksum(net: nn.Cell) -> float:
     """Sum of |w| over the trainable parameters: equal on every rank of a data-parallel run
     (BatchNorm moving statistics are per rank, as in the reference, and are left out)."""
     return float(sum(np.abs(p.asnumpy()).astype(np.float64).sum() for p in net.trainable_params()))
-
-
-def collect_outputs(backend: Backend, source: WordSource, batch_size: int, num_workers: int,
-                    progress: bool = True) -> Outputs:
-    """Log-probabilities for every sample of ``source``, in order (unreadable ones flagged)."""
-    indices, real = eval_indices(len(source), batch_size)
-    dataset = make_dataset(source, indices, batch_size, num_workers)
-    out = Outputs()
-    bar = tqdm(total=real, desc=f"eval {source.name}", unit="img", disable=not progress or None)
-    start = last_line = time.time()
-    for images, _, _, status, ids in dataset.create_tuple_iterator(num_epochs=1, output_numpy=True):
-        log_probs = log_softmax(run_batched(backend, images).astype(np.float32))
-        for b, (st, i) in enumerate(zip(status, ids)):
-            if len(out.keys) >= real:
-                break
-            out.keys.append(source.key(i))
-            out.labels.append(source.label(i))
-            out.readable.append(bool(st == STATUS_OK))
-            out.log_probs.append(log_probs[:, b])
-        bar.update(min(len(ids), real - bar.n))
-        now = time.time()
-        if progress and bar.disable and now - last_line >= LOG_EVERY_SECONDS and len(out.keys) < real:
-            done = len(out.keys)  # no bar when the output is not a terminal: a line every 30 s instead
-            log.info("eval %s: %d/%d images, %.1f img/s, eta %s", source.name, done, real,
-                     done / (now - start), format_seconds((real - done) * (now - start) / max(done, 1)))
-            last_line = now
-    bar.close()
-    return out
-
-
-def evaluate(net: nn.Cell, source: WordSource, charset: Charset, batch_size: int, num_workers: int,
-             progress: bool = True) -> WordAccuracy:
-    """Greedy-decode every sample of ``source`` in order; unreadable images count as errors."""
-    outputs = collect_outputs(MindSporeBackend(net), source, batch_size, num_workers, progress)
-    return outputs.score(make_decoder("greedy", charset), charset.case_sensitive)[0]

@@ -11,13 +11,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
+from tqdm import tqdm
+
 from .charset import Charset
 from .data.benchmarks import read_image_lexicons
-from .data.pipeline import build_source
-from .data.source import SourceError, WordSource
-from .engine import collect_outputs
-from .inference import Backend, Decoder, make_decoder
+from .data.pipeline import build_source, eval_indices, make_dataset
+from .data.source import STATUS_OK, SourceError, WordSource
+from .decoding import Decoder, GreedyDecoder
+from .decoding import build_decoder as build_decoder_kind
+from .inference import Backend, MindSporeBackend, log_softmax, run_batched
 from .metrics import WordAccuracy
+from .utils import LOG_EVERY_SECONDS, format_seconds
 
 log = logging.getLogger("crnn")
 
@@ -51,6 +56,60 @@ class SetResult:
     subsets: Dict[str, Dict[str, WordAccuracy]] = field(default_factory=dict)
 
 
+@dataclass
+class Outputs:
+    """Network outputs for a whole evaluation set, kept to run several decoders on."""
+
+    keys: List[str] = field(default_factory=list)
+    labels: List[str] = field(default_factory=list)
+    readable: List[bool] = field(default_factory=list)
+    log_probs: List[np.ndarray] = field(default_factory=list)   # one [T, C] array per sample
+
+    def score(self, decoder: Decoder, case_sensitive: bool = False) -> Tuple[WordAccuracy, List[float]]:
+        metric = WordAccuracy(case_sensitive=case_sensitive)
+        confidences = []
+        for i, (key, label, ok, lp) in enumerate(zip(self.keys, self.labels, self.readable, self.log_probs)):
+            text, conf = decoder(lp, i) if ok else ("", 0.0)
+            metric.update(key, label, text, readable=ok)
+            confidences.append(conf)
+        return metric, confidences
+
+
+def collect_outputs(backend: Backend, source: WordSource, batch_size: int, num_workers: int,
+                    progress: bool = True) -> Outputs:
+    """Log-probabilities for every sample of ``source``, in order (unreadable ones flagged)."""
+    indices, real = eval_indices(len(source), batch_size)
+    dataset = make_dataset(source, indices, batch_size, num_workers)
+    out = Outputs()
+    bar = tqdm(total=real, desc=f"eval {source.name}", unit="img", disable=not progress or None)
+    start = last_line = time.time()
+    for images, _, _, status, ids in dataset.create_tuple_iterator(num_epochs=1, output_numpy=True):
+        log_probs = log_softmax(run_batched(backend, images).astype(np.float32))
+        for b, (st, i) in enumerate(zip(status, ids)):
+            if len(out.keys) >= real:
+                break
+            out.keys.append(source.key(i))
+            out.labels.append(source.label(i))
+            out.readable.append(bool(st == STATUS_OK))
+            out.log_probs.append(log_probs[:, b])
+        bar.update(min(len(ids), real - bar.n))
+        now = time.time()
+        if progress and bar.disable and now - last_line >= LOG_EVERY_SECONDS and len(out.keys) < real:
+            done = len(out.keys)  # no bar when the output is not a terminal: a line every 30 s instead
+            log.info("eval %s: %d/%d images, %.1f img/s, eta %s", source.name, done, real,
+                     done / (now - start), format_seconds((real - done) * (now - start) / max(done, 1)))
+            last_line = now
+    bar.close()
+    return out
+
+
+def evaluate_network(net, source: WordSource, charset: Charset, batch_size: int, num_workers: int,
+                     progress: bool = False) -> WordAccuracy:
+    """Greedy accuracy of a MindSpore network on ``source`` (evaluation during training)."""
+    outputs = collect_outputs(MindSporeBackend(net), source, batch_size, num_workers, progress)
+    return outputs.score(GreedyDecoder(charset), charset.case_sensitive)[0]
+
+
 def discover_sets(root: str) -> List[Tuple[str, str, str]]:
     """(set name, dataset kind, path) of every benchmark folder under ``root``: the standard
     benchmarks by folder name, then every ``<name>/labels.tsv`` label list."""
@@ -68,22 +127,37 @@ def discover_sets(root: str) -> List[Tuple[str, str, str]]:
     return found
 
 
+def read_words(path: str) -> List[str]:
+    """A word list: one word per line."""
+    if not os.path.isfile(path):
+        raise SourceError(f"word list not found: {path}")
+    with open(path, encoding="utf-8") as f:
+        return [w.strip() for w in f if w.strip()]
+
+
 def build_decoder(name: str, charset: Charset, source: WordSource, root: str, beam_width: int,
-                  lexicon_delta: int) -> Decoder:
-    """``greedy``, ``beam``, ``lex50``/``lex1k``/``small``/``medium`` (per-image lexicons) or a word-list file."""
+                  lexicon_delta: int, beam_prior: str = "") -> Decoder:
+    """``greedy``, ``beam``, ``lex50``/``lex1k``/``small``/``medium`` (per-image lexicons) or a word-list file.
+
+    ``beam`` with ``beam_width`` 1 (the default, meaning greedy for ``--beam_width``) searches
+    :data:`DEFAULT_BEAM_WIDTH` beams and says so; ``beam_prior`` is a word list for the n-gram prior.
+    """
     if name == "greedy":
-        return make_decoder("greedy", charset)
+        return build_decoder_kind("greedy", charset)
     if name == "beam":
-        return make_decoder("beam", charset, beam_width if beam_width > 1 else DEFAULT_BEAM_WIDTH)
+        if beam_width <= 1:
+            log.info("decoder beam: --beam_width=%d would be greedy; searching %d beams (set --beam_width)",
+                     beam_width, DEFAULT_BEAM_WIDTH)
+            beam_width = DEFAULT_BEAM_WIDTH
+        return build_decoder_kind("beam", charset, beam_width, prior_words=read_words(beam_prior) if beam_prior else ())
     size = LEXICON_DECODERS.get(name, name)
     if size in ("small", "medium"):
         keys = [source.key(i) for i in range(len(source))]
-        return make_decoder("lexicon", charset, lexicons=read_image_lexicons(root, size, keys), delta=lexicon_delta)
+        return build_decoder_kind("lexicon", charset, per_image=read_image_lexicons(root, size, keys),
+                                  delta=lexicon_delta)
     if not os.path.isfile(name):
         raise SourceError(f"unknown decoder or lexicon file {name!r} (greedy, beam, lex50, lex1k, or a word list)")
-    with open(name, encoding="utf-8") as f:
-        words = [w.strip() for w in f if w.strip()]
-    return make_decoder("lexicon", charset, global_lexicon=words, delta=lexicon_delta)
+    return build_decoder_kind("lexicon", charset, words=read_words(name), delta=lexicon_delta)
 
 
 def evaluate_set(backend: Backend, cfg, charset: Charset, kind: str, path: str, decoder_names: Sequence[str],
@@ -99,7 +173,8 @@ def evaluate_set(backend: Backend, cfg, charset: Charset, kind: str, path: str, 
     decoders: Dict[str, Decoder] = {}
     for dec in decoder_names:
         try:
-            decoders[dec] = build_decoder(dec, charset, source, path, cfg.beam_width, cfg.lexicon_delta)
+            decoders[dec] = build_decoder(dec, charset, source, path, cfg.beam_width, cfg.lexicon_delta,
+                                          cfg.beam_prior)
         except SourceError as err:
             if not optional_decoders:
                 raise

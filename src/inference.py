@@ -1,4 +1,4 @@
-"""Run the network from a checkpoint or an exported model, and decode its outputs.
+"""Network backends: a MindSpore network, or an exported MINDIR / ONNX model.
 
 Backends share one interface: ``backend(images [B, 3, 32, W] float32) -> logits [T, B, C]``.
 Exported models have a fixed batch size; :func:`run_batched` pads the last batch.
@@ -9,16 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
-from .charset import Charset
-from .decoding import greedy_decode
-from .decoding.beam import prefix_beam_search
-from .decoding.lexicon import LexiconDecoder
-from .metrics import WordAccuracy
 
 
 class Backend:
@@ -120,61 +114,3 @@ def run_batched(backend: Backend, images: np.ndarray) -> np.ndarray:
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=-1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
-
-
-# ---------------------------------------------------------------------------- decoders
-Decoder = Callable[[np.ndarray, int], Tuple[str, float]]  # (log_probs [T, C], sample index) -> (text, conf)
-
-
-def make_decoder(name: str, charset: Charset, beam_width: int = 10,
-                 lexicons: Optional[Sequence[Sequence[str]]] = None, global_lexicon: Sequence[str] = (),
-                 delta: int = 3) -> Decoder:
-    """``greedy``, ``beam`` (prefix beam search) or ``lexicon`` (per-sample ``lexicons`` or a global list)."""
-
-    def greedy(lp: np.ndarray, _: int) -> Tuple[str, float]:
-        (ids, conf), = greedy_decode(lp[:, None, :], charset.blank)
-        return charset.decode(ids), conf
-
-    if name == "greedy":
-        return greedy
-    if name == "beam":
-        def beam(lp: np.ndarray, _: int) -> Tuple[str, float]:
-            ids, conf = prefix_beam_search(lp, charset.blank, beam_width)
-            return charset.decode(ids), conf
-        return beam
-    if name == "lexicon":
-        if lexicons is None and not global_lexicon:
-            raise ValueError("lexicon decoding needs per-image lexicons or a lexicon file")
-        shared = LexiconDecoder([charset.normalize(w) for w in global_lexicon], charset, delta) \
-            if global_lexicon else None
-        cache: Dict[int, LexiconDecoder] = {}
-
-        def lexicon(lp: np.ndarray, i: int) -> Tuple[str, float]:
-            dec = shared
-            if dec is None:
-                if i not in cache:
-                    cache.clear()
-                    cache[i] = LexiconDecoder([charset.normalize(w) for w in lexicons[i]], charset, delta)
-                dec = cache[i]
-            return dec.decode(lp, greedy(lp, i)[0])
-        return lexicon
-    raise ValueError(f"unknown decoder {name!r} (greedy, beam, lexicon)")
-
-
-@dataclass
-class Outputs:
-    """Network outputs for a whole evaluation set, kept to run several decoders on."""
-
-    keys: List[str] = field(default_factory=list)
-    labels: List[str] = field(default_factory=list)
-    readable: List[bool] = field(default_factory=list)
-    log_probs: List[np.ndarray] = field(default_factory=list)   # one [T, C] array per sample
-
-    def score(self, decoder: Decoder, case_sensitive: bool = False) -> Tuple[WordAccuracy, List[float]]:
-        metric = WordAccuracy(case_sensitive=case_sensitive)
-        confidences = []
-        for i, (key, label, ok, lp) in enumerate(zip(self.keys, self.labels, self.readable, self.log_probs)):
-            text, conf = decoder(lp, i) if ok else ("", 0.0)
-            metric.update(key, label, text, readable=ok)
-            confidences.append(conf)
-        return metric, confidences

@@ -1,27 +1,29 @@
 """int8 ONNX models with ONNX Runtime quantisation (for the fast CPU deployment path)."""
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Tuple
 
 import numpy as np
 
 
-def rendered_calibration(num: int, batch_size: int, seed: int = 12345) -> Iterator[np.ndarray]:
-    """Batches of rendered words (never benchmark images) for static calibration."""
+def rendered_calibration(num: int, batch_size: int, image_size: Tuple[int, int] = (32, 100),
+                         seed: int = 12345) -> Iterator[np.ndarray]:
+    """Batches of rendered words (never benchmark images) for static calibration, at the model's input size."""
     from .data.render import WordRenderer
-    from .data.transforms import normalize, resize
+    from .data.transforms import preprocess
 
     renderer = WordRenderer(seed)
     images = []
     for i in range(num):
-        images.append(normalize(resize(renderer.image(0, i, renderer.text(0, i)), (32, 100))))
+        images.append(preprocess(renderer.image(0, i, renderer.text(0, i)), image_size))
         if len(images) == batch_size:
             yield np.stack(images)
             images = []
 
 
 def quantize_onnx(fp32_path: str, int8_path: str, mode: str = "dynamic", batch_size: int = 64,
-                  calibration_images: int = 512, input_name: Optional[str] = None) -> str:
+                  calibration_images: int = 512, input_name: Optional[str] = None,
+                  image_size: Tuple[int, int] = (32, 100)) -> str:
     """Write an int8 copy of ``fp32_path``: ``dynamic`` (weights int8, activations at run time) or
     ``static`` (QDQ with activation ranges calibrated on rendered words)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -36,7 +38,7 @@ def quantize_onnx(fp32_path: str, int8_path: str, mode: str = "dynamic", batch_s
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
-            self.batches = rendered_calibration(calibration_images, batch_size)
+            self.batches = rendered_calibration(calibration_images, batch_size, image_size)
 
         def get_next(self):
             batch = next(self.batches, None)

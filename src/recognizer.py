@@ -19,7 +19,8 @@ import numpy as np
 
 from .charset import Charset
 from .data.transforms import ImageError, decode_bgr, preprocess, to_bgr
-from .inference import Backend, Decoder, MindSporeBackend, load_exported, log_softmax, make_decoder, run_batched
+from .decoding import Decoder, build_decoder
+from .inference import Backend, MindSporeBackend, load_exported, log_softmax, run_batched
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHIPPED_CHECKPOINT = os.path.join(ROOT, "checkpoints", "crnn_rendered_cpu.ckpt")
@@ -64,7 +65,7 @@ class Recognizer:
         self.image_size = image_size
         self.batch_size = backend.batch_size or batch_size
         self.decoder_name = decoder
-        self.decoder: Decoder = make_decoder(decoder, charset, beam_width, None, lexicon)
+        self.decoder: Decoder = build_decoder(decoder, charset, beam_width, words=lexicon)
 
     @classmethod
     def from_checkpoint(cls, path: str = SHIPPED_CHECKPOINT, alphabet: Optional[str] = None,
@@ -118,5 +119,5 @@ class Recognizer:
         for start in range(0, len(images), self.batch_size):
             chunk = list(images[start:start + self.batch_size])
             log_probs = self.log_probs(self.preprocess(chunk))
-            results += [self.decoder(log_probs[:, i], start + i) for i in range(len(chunk))]
+            results += self.decoder.decode_batch(log_probs, start)
         return results

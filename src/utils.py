@@ -59,6 +59,10 @@ def set_seed(seed: int) -> None:
     ds.config.set_seed(seed)
 
 
+#: long loops (training, evaluation) write a progress line at least this often (seconds)
+LOG_EVERY_SECONDS = 30.0
+
+
 def format_seconds(seconds: float) -> str:
     seconds = int(max(0, seconds))
     h, rem = divmod(seconds, 3600)

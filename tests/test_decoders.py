@@ -86,3 +86,23 @@ def test_lexicon_decoder_returns_the_right_lexicon_word():
     filler = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 9))) for _ in range(2000)]
     big = LexiconDecoder(words + filler, cs, full_search_limit=100)
     assert big.tree is not None and big.decode(lp, "hot")[0] == "hot"
+
+
+def test_decoder_objects_decode_batches_like_single_samples_and_the_prior_is_reachable():
+    from src.decoding import BeamDecoder, build_decoder
+
+    charset = Charset("abc")
+    batch = np.stack([random_log_probs(12, 4, seed) for seed in range(5)], axis=1)   # [T, N, C]
+    for kind, kwargs in (("greedy", {}), ("beam", {"beam_width": 4}), ("lexicon", {"words": ["ab", "cab", "b"]})):
+        decoder = build_decoder(kind, charset, **kwargs)
+        assert decoder.decode_batch(batch) == [decoder(batch[:, i], i) for i in range(5)]
+    per_image = build_decoder("lexicon", charset, per_image=[["a"], ["b"], ["c"], ["ab"], ["ba"]])
+    assert [t for t, _ in per_image.decode_batch(batch)] == ["a", "b", "c", "ab", "ba"]
+    # frames "a" then b/c evenly split: the word list ["ac"] turns the beam towards "ac" (weight 0.3, 3-gram)
+    lp = np.log(np.array([[0.9, 0.05, 0.04, 0.01], [0.01, 0.49, 0.48, 0.02], [0.01, 0.01, 0.01, 0.97]]))
+    assert BeamDecoder(charset, 5)(lp)[0] == "ab"
+    assert BeamDecoder(charset, 5, prior_words=["AC"] * 50)(lp)[0] == "ac"
+    with pytest.raises(ValueError, match="unknown decoder"):
+        build_decoder("viterbi", charset)
+    with pytest.raises(ValueError, match="needs per-image lexicons or a word list"):
+        build_decoder("lexicon", charset)

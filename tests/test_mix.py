@@ -3,7 +3,6 @@ import json
 import os
 import subprocess
 import sys
-from collections import Counter
 
 import cv2
 import numpy as np
