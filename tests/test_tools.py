@@ -34,3 +34,28 @@ def test_curve_without_accuracy_entries_is_an_error(tmp_path):
     res = subprocess.run([sys.executable, "tools/plot_curve.py", empty, "--output", str(tmp_path / "x.png")],
                          cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 1 and "no accuracy" in res.stderr
+
+
+def test_release_averages_several_checkpoints_into_a_network_only_file(tmp_path):
+    import numpy as np
+
+    from src import checkpoint
+    from src.model import CRNN
+
+    paths = []
+    for seed in (1, 2):
+        net = CRNN(37)
+        for p in net.get_parameters():
+            p.set_data(p.data.__class__(np.full(p.shape, seed, p.asnumpy().dtype)))
+        paths.append(str(tmp_path / f"crnn-{seed}_1.ckpt"))
+        checkpoint.save(net, paths[-1], {"alphabet": "0123456789abcdefghijklmnopqrstuvwxyz", "global_step_num": seed})
+    out = tmp_path / "avg.ckpt"
+    res = subprocess.run([sys.executable, "tools/release_checkpoint.py", "--checkpoint_path", ",".join(paths),
+                          "--output", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    params, meta = checkpoint.read(str(out))
+    assert "global_step_num" not in meta and meta["alphabet"].startswith("0123")
+    assert all(np.allclose(v.asnumpy(), 1.5) for v in params.values())
+    res = subprocess.run([sys.executable, "tools/release_checkpoint.py", "--checkpoint_path", str(tmp_path / "no.ckpt"),
+                          "--output", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 1 and "not found" in res.stderr

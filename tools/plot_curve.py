@@ -14,15 +14,16 @@ from PIL import Image, ImageDraw, ImageFont
 W, H, LEFT, BOTTOM, TOP, RIGHT = 760, 440, 70, 50, 40, 20
 
 
-def read_points(paths: List[str]) -> List[Tuple[float, float]]:
-    """(images seen, accuracy %) from each file; ``PATH@N`` shifts a file by N images (a fine-tuning run)."""
+def read_points(paths: List[str], dataset: str = "iiit5k") -> List[Tuple[float, float]]:
+    """(images seen, accuracy %) on ``dataset`` from each file; ``PATH@N`` shifts a file by N images (a fine-tuning
+    run). A run logs several sets (``holdout``, ``iiit5k``): one curve is one set."""
     points = []
     for spec in paths:
         path, _, offset = spec.partition("@")
         with open(path, encoding="utf-8") as f:
             for line in f:
                 entry = json.loads(line)
-                if "accuracy" in entry:
+                if "accuracy" in entry and entry.get("dataset", dataset) == dataset:
                     points.append((float(entry["images_seen"]) + float(offset or 0), 100.0 * float(entry["accuracy"])))
     return sorted(points)
 
@@ -32,9 +33,10 @@ def main() -> int:
     parser.add_argument("metrics", nargs="+", help="metrics.jsonl files; PATH@N adds N to its images seen")
     parser.add_argument("--output", required=True)
     parser.add_argument("--title", default="accuracy vs training images seen")
+    parser.add_argument("--dataset", default="iiit5k", help="which evaluated set to plot (iiit5k, holdout, ...)")
     parser.add_argument("--reference", action="append", default=[], help="label=value horizontal line (percent)")
     args = parser.parse_args()
-    points = read_points(args.metrics)
+    points = read_points(args.metrics, args.dataset)
     if not points:
         print("error: no accuracy entries in the metrics files", file=sys.stderr)
         return 1

@@ -1,8 +1,11 @@
-"""Turn a training checkpoint (network + optimizer state) into a network-only release checkpoint.
+"""Turn training checkpoints (network + optimizer state) into one network-only release checkpoint.
 
     python tools/release_checkpoint.py --checkpoint_path runs/ckpt_0/crnn-8_500.ckpt --output checkpoints/crnn_rendered_cpu.ckpt
+    python tools/release_checkpoint.py --checkpoint_path runs/ckpt_0/crnn-6_500.ckpt,runs/ckpt_0/crnn-7_500.ckpt,runs/ckpt_0/crnn-8_500.ckpt --output avg.ckpt
 
-The release keeps the metadata (alphabet, config hash, epoch/step) and is about a third of the size.
+Several comma-separated checkpoints are averaged parameter by parameter (checkpoint averaging: the
+weights of the last epochs of one run, a cheap ensemble). The release keeps the metadata (alphabet,
+config hash, epoch/step of the last one) and is about a third of the size of a training checkpoint.
 """
 import argparse
 import os
@@ -13,22 +16,36 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
-    parser.add_argument("--checkpoint_path", required=True)
+    parser.add_argument("--checkpoint_path", required=True, help="one checkpoint, or several comma-separated to average")
     parser.add_argument("--output", required=True)
+    parser.add_argument("--alphabet", default="", help="the checkpoints' alphabet (default: their own metadata)")
     args = parser.parse_args()
+
+    import mindspore as ms
 
     from src import checkpoint
     from src.charset import Charset
-    from src.config import load_config
-    from src.model import build_crnn
+    from src.model import CRNN
 
-    cfg = load_config([])
-    charset = Charset.from_config(cfg)
-    net = build_crnn(cfg, charset.num_classes)
-    meta = checkpoint.load_into(net, args.checkpoint_path, charset.alphabet)
+    paths = [p for p in args.checkpoint_path.split(",") if p]
+    try:
+        first_meta = checkpoint.read(paths[0])[1]
+        charset = Charset(args.alphabet or first_meta.get("alphabet") or "0123456789abcdefghijklmnopqrstuvwxyz")
+        net = CRNN(charset.num_classes)
+        total = None
+        for path in paths:
+            meta = checkpoint.load_into(net, path, charset.alphabet)
+            values = {p.name: p.asnumpy().astype("float64") for p in net.get_parameters()}
+            total = values if total is None else {k: total[k] + v for k, v in values.items()}
+    except checkpoint.CheckpointError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    for p in net.get_parameters():
+        p.set_data(ms.Tensor((total[p.name] / len(paths)).astype(p.asnumpy().dtype)))
     meta.pop("global_step_num", None)  # a release is a starting point, not a run to resume
     checkpoint.save(net, args.output, meta)
-    print(f"wrote {args.output} ({os.path.getsize(args.output) / 1e6:.1f} MB) from {args.checkpoint_path}")
+    what = f"the average of {len(paths)} checkpoints" if len(paths) > 1 else paths[0]
+    print(f"wrote {args.output} ({os.path.getsize(args.output) / 1e6:.1f} MB) from {what}")
     return 0
 
 
