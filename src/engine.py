@@ -26,6 +26,7 @@ import mindspore.common.dtype as mstype
 from . import checkpoint
 from .charset import Charset
 from .config import Config
+from .data.benchmarks import write_label_list
 from .data.mix import MixedSource
 from .data.pipeline import build_source, build_training_source, epoch_indices, make_dataset
 from .data.source import STATUS_OK, STATUS_REASONS, WordSource
@@ -158,6 +159,8 @@ class Trainer:
                              f"per device: lower --batch_size")
         self.steps_per_epoch = (num // dist.size) // cfg.batch_size
         self.best_path = os.path.join(cfg.save_checkpoint_path, "best.ckpt")
+        if self.holdout is not None and dist.is_main:  # so any checkpoint can be scored on it with eval.py
+            write_label_list(self.holdout, os.path.join(cfg.save_checkpoint_path, "holdout.tsv"))
         self.net = build_crnn(cfg, self.charset.num_classes)
         self.step_cell = build_train_step(cfg, self.net, self.charset, self.steps_per_epoch)
         self.step_cell.set_train(True)

@@ -97,6 +97,12 @@ def test_train_on_a_mix_with_holdout_then_pretrained_with_another_alphabet(tmp_p
     assert "hold-out for model selection: 6 crops" in res.stdout and "24 labels lost characters" in res.stdout
     assert res.stdout.count("holdout accuracy") == 2 and os.path.isfile(out / "best.ckpt")
     assert json.load(open(out / "best.json"))["epoch"] in (1, 2)
+    held = (out / "holdout.tsv").read_text().splitlines()
+    assert len(held) == 6 and all(os.path.isabs(line.split("\t")[0]) for line in held)
+    res = subprocess.run([sys.executable, "eval.py", "--eval_dataset=list", f"--eval_dataset_path={out}/holdout.tsv",
+                          f"--checkpoint_path={out}/best.ckpt"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    accuracy = json.load(open(out / "best.json"))["accuracy"]
+    assert res.returncode == 0 and f"accuracy={accuracy:.4f}" in res.stdout, res.stdout + res.stderr[-2000:]
 
     res = run("--train_dataset=rendered", "--rendered_num_samples=8", "--batch_size=4", "--max_steps=1",
               "--alphabet=abcdefghijklmnopqrstuvwxyz0123456789", f"--pretrained={out}/best.ckpt",

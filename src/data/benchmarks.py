@@ -171,6 +171,14 @@ class BenchmarkSource(ListSource):
         return f"{text}; {self.stripped} labels lost characters outside the alphabet" if self.stripped else text
 
 
+def write_label_list(source, path: str) -> None:
+    """Write ``source`` as a label list (absolute image paths) that ``--eval_dataset=list`` reads back."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(len(source)):
+            f.write(f"{os.path.abspath(source.key(i))}\t{source.label(i)}\n")
+
+
 def read_image_lexicons(root: str, size: str, keys: List[str]) -> List[List[str]]:
     """Per-image lexicons in the order of ``keys`` (absolute image paths): ``lexicon_<size>.txt``
     (``<image>\t<word> <word> ...`` lines, written by ``convert_iiit5k.py --lexicons``) or, when
