@@ -1,7 +1,7 @@
 """CPU kernel settings that must be chosen before MindSpore loads oneDNN.
 
 MindSpore 2.10's bundled oneDNN runs NCHW fp32 convolutions with its reference kernel
-(``jit_uni_ncsp:conv+ref``, about 100x slower) whenever AVX-512 is enabled. Capping
+(``jit_uni_ncsp:conv+ref``, 40-100x slower) whenever AVX-512 is enabled. Capping
 oneDNN's instruction set at AVX2 on such CPUs gives the JIT GEMM convolutions instead.
 The choice is made once, when ``src`` is first imported, and is inherited by every
 process started afterwards (data workers, mpirun/msrun ranks started from a shell that
@@ -59,7 +59,7 @@ def choose_isa(flags: Set[str], environ: "os._Environ | dict") -> str:
     if "avx512f" in flags:
         environ["ONEDNN_MAX_CPU_ISA"] = CAPPED_ISA
         return (f"oneDNN ISA: capped at {CAPPED_ISA} (ONEDNN_MAX_CPU_ISA) because this CPU has AVX-512, where "
-                "MindSpore's oneDNN runs convolutions with its ~100x slower reference kernel; "
+                "MindSpore's oneDNN runs convolutions with its reference kernel (40-100x slower); "
                 "set ONEDNN_MAX_CPU_ISA yourself to override")
     return "oneDNN ISA: default (no AVX-512, JIT kernels available)"
 

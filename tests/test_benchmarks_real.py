@@ -129,3 +129,37 @@ def test_average_is_weighted_by_crops_and_mean_is_not():
 
     lines = summary_lines([result("a", 9, 10), result("b", 10, 90)], "greedy")
     assert lines == ["average: accuracy=0.1900 correct=19 total=100", "mean: accuracy=0.5056 sets=2"]
+
+
+def test_results_table_puts_each_set_and_subset_next_to_the_peers():
+    from src.evaluation import SetResult, results_table
+
+    ic13 = SetResult("ic13", 1015, 0, 1.0, decoders={"greedy": WordAccuracy(correct=812, total=1015)},
+                     subsets={"ic13_857": {"greedy": WordAccuracy(correct=700, total=857)}})
+    mine = SetResult("mine", 10, 0, 1.0, decoders={"greedy": WordAccuracy(correct=5, total=10)})
+    lines = results_table([ic13, mine]).splitlines()
+    assert lines[0].startswith("| set (crops) | this model | Tesseract")
+    assert lines[2] == "| ic13 (1015) | 80.0 | 75.1 | 78.3 | 95.3 | 92.9 MindSpore ref · 90.8 mindocr |"
+    assert lines[3].startswith("| ic13_857 (857) | 81.7 | 77.6 |") and lines[4].startswith("| mine (10) | 50.0 |")
+
+
+def test_evaluation_logs_progress_lines_when_there_is_no_terminal(charset, ic15_root, monkeypatch, caplog):
+    """Without a terminal (a log file, CI) tqdm is off: progress comes as log lines instead."""
+    import logging
+
+    import src.evaluation as evaluation
+    from src.inference import Backend
+
+    class Zeros(Backend):
+        name = "zeros"
+
+        def __call__(self, images):
+            return np.zeros((24, len(images), charset.num_classes), np.float32)
+
+    monkeypatch.setattr(evaluation, "LOG_EVERY_SECONDS", 0.0)
+    source = BenchmarkSource("ic15", ic15_root, **common(charset))
+    with caplog.at_level(logging.INFO, logger="crnn"):
+        outputs = evaluation.collect_outputs(Zeros(), source, batch_size=2, num_workers=1, progress=True)
+    assert len(outputs.keys) == len(IC15_LABELS)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("eval ic15:")]
+    assert lines and lines[0].startswith("eval ic15: 2/8 images") and "img/s, eta" in lines[0]
