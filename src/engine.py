@@ -16,12 +16,14 @@ import sys
 import threading
 import time
 from collections import Counter
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 import mindspore as ms
 from mindspore import Tensor, nn, ops
 import mindspore.common.dtype as mstype
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from . import checkpoint
 from .charset import Charset
@@ -255,7 +257,7 @@ class Trainer:
                      self.dist.size, len(indices), step_in_epoch, [source.key(i) for i in indices[:3]])
             batches = dataset.create_tuple_iterator(num_epochs=1, output_numpy=True)
             stop.install()
-            for batch in batches:
+            for batch in self._progress(batches, epoch, step_in_epoch):
                 self._inject_fault(global_step + 1)
                 self._count_skips(batch[3])
                 if first_step:
@@ -301,6 +303,22 @@ class Trainer:
                  "non-finite steps skipped %d", global_step, last_loss, summary["img_per_s"],
                  format_seconds(elapsed), dict(self.skips) or 0, self.bad_steps)
         return summary
+
+    def _progress(self, batches: Iterator, epoch: int, first_step: int) -> Iterator:
+        """``batches`` with a progress bar of the epoch's steps when rank 0 writes to a terminal; log lines
+        then print above the bar. In a log file (no terminal) the periodic log lines are the progress."""
+        bar = tqdm(total=self.steps_per_epoch, initial=first_step, desc=f"epoch {epoch + 1}/{self.cfg.epoch_size}",
+                   unit="step", leave=False, dynamic_ncols=True, disable=None if self.dist.is_main else True)
+        if bar.disable:
+            yield from batches
+            return
+        try:
+            with logging_redirect_tqdm():
+                for batch in batches:
+                    yield batch
+                    bar.update(1)
+        finally:
+            bar.close()
 
     def _interrupted(self, signum: int, epoch: int, step: int) -> None:
         where = os.path.join(self.ckpt_dir, checkpoint.checkpoint_name(epoch, step))

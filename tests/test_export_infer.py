@@ -24,10 +24,17 @@ def exported(tmp_path_factory):
     ckpt = str(d / "crnn-1_1.ckpt")
     checkpoint.save(net, ckpt, {"alphabet": charset.alphabet})
     for fmt in ("ONNX", "MINDIR"):
+        sub = "" if fmt == "ONNX" else "new_folder/"
         res = subprocess.run([sys.executable, "export.py", f"--checkpoint_path={ckpt}", f"--file_format={fmt}",
-                              "--batch_size=4", f"--file_name={d}/crnn_{fmt.lower()}"], cwd=ROOT,
+                              "--batch_size=4", f"--file_name={d}/{sub}crnn_{fmt.lower()}"], cwd=ROOT,
                              capture_output=True, text=True, timeout=300)
         assert res.returncode == 0, res.stderr[-2000:]
+        path = d / f"{sub}crnn_{fmt.lower()}.{fmt.lower()}"
+        assert path.stat().st_mode & 0o644 == 0o644                     # MindSpore alone writes it -r--------
+        if sub:                                                          # and makes a new folder drwx------
+            assert path.parent.stat().st_mode & 0o755 == 0o755
+            for name in (path.name, path.with_suffix(".json").name):
+                os.replace(path.parent / name, d / name)
     net.set_train(False)
     return d, ckpt, net
 
@@ -57,6 +64,11 @@ def test_infer_cli_on_folder_with_visualization(exported, iiit5k_dir, tmp_path):
         rows = [line.split("\t") for line in res.stdout.splitlines() if "\t" in line]
         assert len(rows) == 6 and all(len(r) == 3 and 0.0 <= float(r[2]) <= 1.0 for r in rows)
         assert "img/s" in res.stderr and vis.stat().st_size > 1000
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"not an image")
+    res = subprocess.run([sys.executable, "infer.py", str(junk), "--checkpoint_path", ckpt], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 1 and "none of the 1 inputs could be read" in res.stderr
 
 
 def test_eval_exported_model_and_all_decoders(exported, iiit5k_dir):
