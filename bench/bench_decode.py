@@ -20,12 +20,14 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import src  # noqa: E402,F401  (chooses the CPU's oneDNN settings before MindSpore loads)
+from src.data.benchmarks import SHARED_IIIT5K  # noqa: E402
+from src.recognizer import SHIPPED_CHECKPOINT  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
-    parser.add_argument("--checkpoint_path", default=os.path.join(ROOT, "checkpoints", "crnn_rendered_cpu.ckpt"))
-    parser.add_argument("--iiit5k", default=os.path.join(ROOT, "..", "shared", "data", "IIIT5K"))
+    parser.add_argument("--checkpoint_path", default=SHIPPED_CHECKPOINT)
+    parser.add_argument("--data", default=SHARED_IIIT5K)
     parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "crnn_iiit5k_outputs.npz"))
     parser.add_argument("--beam_width", type=int, default=10)
     args = parser.parse_args()
@@ -42,7 +44,7 @@ def main() -> int:
     from src.inference import MindSporeBackend
     from src.model import build_crnn
 
-    root = args.iiit5k
+    root = args.data
     if not os.path.isfile(os.path.join(root, "lexicon_medium.txt")):
         tmp = tempfile.mkdtemp()
         os.symlink(os.path.abspath(os.path.join(root, "test")), os.path.join(tmp, "test"))

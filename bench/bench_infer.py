@@ -17,7 +17,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import src  # noqa: E402,F401  (chooses the CPU's oneDNN settings before MindSpore loads)
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from src.data.benchmarks import SHARED_IIIT5K  # noqa: E402
+from src.recognizer import SHIPPED_CHECKPOINT  # noqa: E402
 
 
 def main() -> int:
@@ -25,8 +26,8 @@ def main() -> int:
     parser.add_argument("--backend", default="onnxruntime",
                         choices=("mindspore", "mindir", "onnxruntime", "onnxruntime-int8"))
     parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--checkpoint_path", default=os.path.join(ROOT, "checkpoints", "crnn_rendered_cpu.ckpt"))
-    parser.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "IIIT5K"),
+    parser.add_argument("--checkpoint_path", default=SHIPPED_CHECKPOINT)
+    parser.add_argument("--data", default=SHARED_IIIT5K,
                         help="IIIT5K root with test/ and testdata.mat (or annotation.txt)")
     parser.add_argument("--int8_mode", default="dynamic", choices=("dynamic", "static"))
     parser.add_argument("--limit", type=int, default=0, help="use only the first N images")

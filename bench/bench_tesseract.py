@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from src.data.benchmarks import SHARED_IIIT5K  # noqa: E402
 
 
 def read_word(path: str) -> str:
@@ -29,7 +30,7 @@ def read_word(path: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
-    parser.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "IIIT5K"),
+    parser.add_argument("--data", default=SHARED_IIIT5K,
                         help="IIIT5K root with test/ and testdata.mat")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="tesseract processes at once")
     parser.add_argument("--limit", type=int, default=0, help="use only the first N images")

@@ -280,7 +280,8 @@ class Trainer:
                     eta = (total_steps - global_step) * cfg.batch_size / max(rate, 1e-9)
                     log.info("epoch %d/%d step %d/%d loss %.4f lr %.6f %.1f img/s eta %s", epoch + 1,
                              cfg.epoch_size, step_in_epoch, spe, last_loss, lrs[min(global_step, len(lrs)) - 1],
-                             rate * self.dist.size, format_seconds(eta))
+                             rate * self.dist.size,
+                             "at the next line (this step compiled the graph)" if first_step else format_seconds(eta))
                     self._record({"step": global_step, "loss": last_loss, "lr": float(lrs[global_step - 1]),
                                   "img_per_s": rate * self.dist.size})
                     window_start, window_images = now, 0

@@ -13,7 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-SHARED_IIIT5K = os.path.join(ROOT, "..", "shared", "data", "IIIT5K")
+from src.data.benchmarks import SHARED_IIIT5K  # noqa: E402,F401  (tests import it from here)
 
 
 def word_image(text: str, height: int = 32, seed: int = 0) -> np.ndarray:

@@ -27,6 +27,11 @@ from typing import Dict, List, Sequence, Tuple
 from .iiit5k_mat import MatFormatError, read_iiit5k_mat
 from .source import SourceError, ListSource, protocol_filter, read_lines, require_dir
 
+#: where this project's machines keep the real benchmark crops (never committed; tests skip without it)
+SHARED_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                           "..", "shared", "data")
+SHARED_IIIT5K = os.path.join(SHARED_DATA, "IIIT5K")
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
