@@ -22,7 +22,7 @@ def load_backend(cfg):
     elif cfg.checkpoint_path:
         recognizer = Recognizer.from_checkpoint(cfg.checkpoint_path, Charset.from_config(cfg).alphabet, cfg.case_sensitive,
                                                 cfg.hidden_size, (cfg.image_height, cfg.image_width),
-                                                cfg.device_target)
+                                                cfg.device_target, cfg.backend, batch_size=cfg.eval_batch_size)
     else:
         raise ValueError("no --checkpoint_path (or --model) given")
     return recognizer.backend, recognizer.charset

@@ -40,7 +40,11 @@ def list_inputs(inputs: Sequence[str]) -> List[str]:
     return paths
 
 
-def load_recognizer(args):
+#: below this many images, choosing a backend (an ONNX export and two timed batches) costs more than it saves
+AUTO_MIN_IMAGES = 256
+
+
+def load_recognizer(args, num_images: int):
     """A Recognizer from --model (exported) or --checkpoint_path; alphabet and input size from the model."""
     from src.recognizer import Recognizer
 
@@ -53,8 +57,9 @@ def load_recognizer(args):
     options = dict(decoder=args.decoder, batch_size=args.batch_size, beam_width=args.beam_width, lexicon=words)
     if args.model:
         return Recognizer.from_exported(args.model, alphabet=args.alphabet or None, **options)
+    backend = args.backend if args.backend != "auto" or num_images >= AUTO_MIN_IMAGES else "mindspore"
     return Recognizer.from_checkpoint(args.checkpoint_path, alphabet=args.alphabet or None,
-                                      device_target=args.device_target, **options)
+                                      device_target=args.device_target, backend=backend, **options)
 
 
 def visualize(path: str, rows: List[Tuple[np.ndarray, str, float]]) -> None:
@@ -79,6 +84,9 @@ def main(argv=None) -> int:
     parser.add_argument("--checkpoint_path", default=SHIPPED_CHECKPOINT, help="checkpoint when no --model")
     parser.add_argument("--alphabet", default="", help="the model's own alphabet unless given (must then match)")
     parser.add_argument("--device_target", default="CPU", choices=("CPU", "GPU", "Ascend"))
+    parser.add_argument("--backend", default="auto", choices=("auto", "mindspore"),
+                        help=f"checkpoints on CPU: auto = the faster of MindSpore and ONNX Runtime whose outputs "
+                             f"match (from {AUTO_MIN_IMAGES} images on; logged), or mindspore")
     parser.add_argument("--decoder", default="greedy", choices=("greedy", "beam", "lexicon"))
     parser.add_argument("--beam_width", type=int, default=10)
     parser.add_argument("--lexicon", default="", help="word list for --decoder lexicon")
@@ -95,7 +103,7 @@ def main(argv=None) -> int:
         print("error: no images found in the inputs", file=sys.stderr)
         return 1
     try:
-        recognizer = load_recognizer(args)
+        recognizer = load_recognizer(args, len(paths))
     except (OSError, ValueError, RuntimeError, checkpoint.CheckpointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -128,7 +136,7 @@ def main(argv=None) -> int:
     if args.visualize:
         visualize(args.visualize, shown)
     print(f"# {len(results)} images in {elapsed:.2f}s: {len(results) / elapsed:.1f} img/s, "
-          f"{1000 * elapsed / len(results):.1f} ms/img ({recognizer.backend.name}, batch {recognizer.batch_size}, {args.decoder})",
+          f"{1000 * elapsed / len(results):.1f} ms/img ({recognizer.backend_note}, batch {recognizer.batch_size}, {args.decoder})",
           file=sys.stderr)
     unreadable = sum(1 for _, t, _ in results if t == "<unreadable>")
     if unreadable == len(results):

@@ -29,6 +29,7 @@ CHOICES = {
     "lr_schedule": ("cosine", "cosine_step", "constant"),
     "optimizer": ("momentum", "adam"),
     "file_format": ("MINDIR", "ONNX", "AIR"),
+    "backend": ("auto", "mindspore"),
     "train_eval_dataset": DATASETS,
     "eval_dataset": DATASETS + ("all",),
 }

@@ -114,3 +114,47 @@ def run_batched(backend: Backend, images: np.ndarray) -> np.ndarray:
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=-1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+#: exported models must reproduce the network's logits to this (max absolute difference)
+PARITY_TOLERANCE = 1e-4
+
+
+def fastest_cpu_backend(net, batch_size: int, image_size: Tuple[int, int], workdir: str) -> Tuple[Backend, str]:
+    """The faster of MindSpore and ONNX Runtime for ``net`` on this CPU, and a one-line reason.
+
+    The network is exported to ONNX in ``workdir`` (fixed ``batch_size``); ONNX Runtime is used only when
+    its logits match MindSpore's within :data:`PARITY_TOLERANCE` on a random batch and it runs that
+    batch faster (best of two timed runs each, after one warm-up run).
+    """
+    import time
+
+    import mindspore as ms
+
+    native = MindSporeBackend(net)
+    batch = np.random.default_rng(0).uniform(-1, 1, (batch_size, 3, *image_size)).astype(np.float32)
+    try:
+        base = os.path.join(workdir, "crnn")
+        ms.export(net, ms.Tensor(batch), file_name=base, file_format="ONNX")
+        onnx = OnnxBackend(f"{base}.onnx")
+    except (RuntimeError, ValueError, OSError, ImportError) as err:
+        return native, f"mindspore (ONNX export unavailable: {err})"
+    want, got = native(batch), onnx(batch)
+    diff = float(np.abs(want - got).max())
+    if not diff <= PARITY_TOLERANCE:
+        return native, f"mindspore (ONNX Runtime's outputs differ by {diff:.1e} > {PARITY_TOLERANCE:.0e})"
+
+    def rate(backend: Backend) -> float:
+        best = min(_timed(backend, batch, time.perf_counter) for _ in range(2))
+        return batch_size / best
+
+    native_rate, onnx_rate = rate(native), rate(onnx)
+    chosen, other = (onnx, native) if onnx_rate > native_rate else (native, onnx)
+    return chosen, (f"{chosen.name} ({max(native_rate, onnx_rate):.0f} img/s vs {other.name} "
+                    f"{min(native_rate, onnx_rate):.0f} img/s on a batch of {batch_size}; outputs agree to {diff:.0e})")
+
+
+def _timed(backend: Backend, batch: np.ndarray, clock) -> float:
+    start = clock()
+    backend(batch)
+    return clock() - start

@@ -12,7 +12,9 @@ evaluation pipelines map over their samples.
 """
 from __future__ import annotations
 
+import logging
 import os
+import tempfile
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -20,11 +22,13 @@ import numpy as np
 from .charset import Charset
 from .data.transforms import ImageError, decode_bgr, preprocess, to_bgr
 from .decoding import Decoder, build_decoder
-from .inference import Backend, MindSporeBackend, load_exported, log_softmax, run_batched
+from .inference import Backend, MindSporeBackend, fastest_cpu_backend, load_exported, log_softmax, run_batched
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHIPPED_CHECKPOINT = os.path.join(ROOT, "checkpoints", "crnn_rendered_cpu.ckpt")
 DEFAULT_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+log = logging.getLogger("crnn")
 
 ImageInput = Union[str, "os.PathLike[str]", np.ndarray, Any]  # Any: a PIL image
 
@@ -65,13 +69,19 @@ class Recognizer:
         self.image_size = image_size
         self.batch_size = backend.batch_size or batch_size
         self.decoder_name = decoder
+        #: why this backend was chosen (set by ``backend="auto"``)
+        self.backend_note = backend.name
         self.decoder: Decoder = build_decoder(decoder, charset, beam_width, words=lexicon)
 
     @classmethod
     def from_checkpoint(cls, path: str = SHIPPED_CHECKPOINT, alphabet: Optional[str] = None,
                         case_sensitive: bool = False, hidden_size: int = 256, image_size: Tuple[int, int] = (32, 100),
-                        device_target: str = "CPU", **kwargs) -> "Recognizer":
-        """A MindSpore network loaded strictly from ``path``; the alphabet defaults to the checkpoint's own."""
+                        device_target: str = "CPU", backend: str = "mindspore", **kwargs) -> "Recognizer":
+        """The network loaded strictly from ``path``; the alphabet defaults to the checkpoint's own.
+
+        ``backend``: ``mindspore``, or ``auto`` (CPU only) for the faster of MindSpore and ONNX Runtime on
+        this machine whose outputs match (:func:`src.inference.fastest_cpu_backend`; logged).
+        """
         import mindspore as ms
 
         from . import checkpoint
@@ -86,6 +96,16 @@ class Recognizer:
                 raise RecognizerError(f"cannot switch this process to {device_target}: {err}") from err
         net = CRNN(charset.num_classes, hidden_size)
         checkpoint.load_into(net, path, charset.alphabet)
+        net.set_train(False)
+        if backend == "auto" and device_target == "CPU":
+            with tempfile.TemporaryDirectory(prefix="crnn-onnx-") as workdir:  # ONNX Runtime keeps the model in memory
+                chosen, reason = fastest_cpu_backend(net, kwargs.get("batch_size", 64), image_size, workdir)
+            log.info("inference backend: %s", reason)
+            recognizer = cls(chosen, charset, image_size, **kwargs)
+            recognizer.backend_note = reason
+            return recognizer
+        if backend not in ("auto", "mindspore"):
+            raise RecognizerError(f"unknown backend {backend!r} for a checkpoint (mindspore or auto)")
         return cls(MindSporeBackend(net), charset, image_size, **kwargs)
 
     @classmethod

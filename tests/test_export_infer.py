@@ -115,3 +115,15 @@ def test_recognizer_takes_paths_arrays_and_pil_images_alike_and_matches_its_expo
         rec.predict([np.zeros((2, 3, 5, 5), np.uint8)])
     with pytest.raises(RecognizerError, match="exported with alphabet"):
         Recognizer.from_exported(str(d / "crnn_onnx.onnx"), alphabet="abc")
+
+
+def test_auto_backend_picks_a_matching_backend_and_says_why(exported, iiit5k_dir):
+    from src.recognizer import Recognizer
+
+    _, ckpt, _ = exported
+    paths = [os.path.join(iiit5k_dir, "test", n) for n in sorted(os.listdir(os.path.join(iiit5k_dir, "test")))]
+    auto = Recognizer.from_checkpoint(ckpt, backend="auto", batch_size=4)
+    assert auto.backend.name in ("mindspore", "onnxruntime") and "outputs agree to" in auto.backend_note
+    assert auto.backend_note.startswith(auto.backend.name)
+    plain = Recognizer.from_checkpoint(ckpt, batch_size=4)
+    assert [t for t, _ in auto.predict(paths)] == [t for t, _ in plain.predict(paths)]
