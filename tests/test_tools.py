@@ -59,3 +59,13 @@ def test_release_averages_several_checkpoints_into_a_network_only_file(tmp_path)
     res = subprocess.run([sys.executable, "tools/release_checkpoint.py", "--checkpoint_path", str(tmp_path / "no.ckpt"),
                           "--output", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert res.returncode == 1 and "not found" in res.stderr
+
+
+def test_curve_draws_one_line_per_evaluated_set(tmp_path):
+    runs = write_metrics(tmp_path / "m.jsonl", [{"images_seen": 100, "dataset": "iiit5k", "accuracy": 0.6},
+                                                 {"images_seen": 100, "dataset": "ic15", "accuracy": 0.4},
+                                                 {"images_seen": 200, "dataset": "ic15", "accuracy": 0.5}])
+    assert read_points([runs], "ic15") == [(100.0, 40.0), (200.0, 50.0)]
+    res = subprocess.run([sys.executable, "tools/plot_curve.py", runs, "--dataset", "iiit5k,ic15,svt",
+                          "--output", str(tmp_path / "c.png")], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0 and "(3 points, 2 lines)" in res.stdout, res.stderr

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 W, H, LEFT, BOTTOM, TOP, RIGHT = 760, 440, 70, 50, 40, 20
+COLOURS = [(30, 90, 200), (220, 120, 20), (40, 150, 60), (150, 50, 170), (120, 120, 120)]
 
 
 def read_points(paths: List[str], dataset: str = "iiit5k") -> List[Tuple[float, float]]:
@@ -33,13 +34,16 @@ def main() -> int:
     parser.add_argument("metrics", nargs="+", help="metrics.jsonl files; PATH@N adds N to its images seen")
     parser.add_argument("--output", required=True)
     parser.add_argument("--title", default="accuracy vs training images seen")
-    parser.add_argument("--dataset", default="iiit5k", help="which evaluated set to plot (iiit5k, holdout, ...)")
+    parser.add_argument("--dataset", default="iiit5k",
+                        help="evaluated set(s) to plot, comma-separated: one line each (iiit5k, holdout, ic15, ...)")
     parser.add_argument("--reference", action="append", default=[], help="label=value horizontal line (percent)")
     args = parser.parse_args()
-    points = read_points(args.metrics, args.dataset)
-    if not points:
+    series = {name: read_points(args.metrics, name) for name in args.dataset.split(",")}
+    series = {name: pts for name, pts in series.items() if pts}
+    if not series:
         print("error: no accuracy entries in the metrics files", file=sys.stderr)
         return 1
+    points = [p for pts in series.values() for p in pts]
     refs = [(r.split("=")[0], float(r.split("=")[1])) for r in args.reference]
     x_max = max(p[0] for p in points) * 1.05
     y_max = max([p[1] for p in points] + [v for _, v in refs] + [10.0]) * 1.1
@@ -59,15 +63,19 @@ def main() -> int:
         _, py = to_xy(0, value)
         d.line([LEFT, py, W - RIGHT, py], fill=(200, 80, 80), width=1)
         d.text((LEFT + 6, py - 14), f"{label} {value:.1f}%", fill=(200, 80, 80), font=font)
-    xy = [to_xy(x, y) for x, y in points]
-    d.line(xy, fill=(30, 90, 200), width=3)
-    for (px, py), (_, y) in zip(xy, points):
-        d.ellipse([px - 4, py - 4, px + 4, py + 4], fill=(30, 90, 200))
-        d.text((px + 5, py - 16), f"{y:.1f}", fill=(30, 90, 200), font=font)
+    for k, (name, pts) in enumerate(series.items()):
+        colour = COLOURS[k % len(COLOURS)]
+        xy = [to_xy(x, y) for x, y in pts]
+        d.line(xy, fill=colour, width=3)
+        for (px, py), (_, y) in zip(xy, pts):
+            d.ellipse([px - 4, py - 4, px + 4, py + 4], fill=colour)
+            d.text((px + 5, py - 16), f"{y:.1f}", fill=colour, font=font)
+        if len(series) > 1:
+            d.text((W - RIGHT - 90, TOP + 8 + 14 * k), name, fill=colour, font=font)
     d.text((LEFT, 12), args.title, fill="black", font=font)
     d.text((W // 2 - 60, H - 20), "training images seen", fill="black", font=font)
     img.save(args.output)
-    print(f"wrote {args.output} ({len(points)} points)")
+    print(f"wrote {args.output} ({len(points)} points, {len(series)} line{'s' if len(series) > 1 else ''})")
     return 0
 
 
