@@ -1,5 +1,6 @@
 """tools/: the learning-curve plot reads several runs, one shifted by the images an earlier run saw."""
 import json
+import os
 import subprocess
 import sys
 
@@ -69,3 +70,22 @@ def test_curve_draws_one_line_per_evaluated_set(tmp_path):
     res = subprocess.run([sys.executable, "tools/plot_curve.py", runs, "--dataset", "iiit5k,ic15,svt",
                           "--output", str(tmp_path / "c.png")], cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0 and "(3 points, 2 lines)" in res.stdout, res.stderr
+
+
+def test_eval_curve_scores_each_checkpoint_on_each_set(tmp_path, iiit5k_dir):
+    from src import checkpoint
+    from src.model import CRNN
+
+    ckpt = str(tmp_path / "crnn-1_5.ckpt")
+    checkpoint.save(CRNN(37), ckpt, {"alphabet": "0123456789abcdefghijklmnopqrstuvwxyz", "global_step_num": 5})
+    data = tmp_path / "data"
+    data.mkdir()
+    os.symlink(iiit5k_dir, data / "IIIT5K")
+    out = tmp_path / "curve.jsonl"
+    res = subprocess.run([sys.executable, "tools/eval_curve.py", ckpt, "--data", str(data), "--images_per_step", "8",
+                          "--offset", "100", "--output", str(out)], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 1 and rows[0]["images_seen"] == 140 and rows[0]["dataset"] == "iiit5k"
+    assert 0.0 <= rows[0]["accuracy"] <= 1.0 and rows[0]["checkpoint"] == "crnn-1_5.ckpt"
