@@ -15,6 +15,7 @@ from src.config import load_config_or_exit
 def load_backend(cfg):
     """(backend, charset) from --model or --checkpoint_path, through the one Recognizer."""
     from src.charset import Charset
+    from src.errors import UsageError
     from src.recognizer import Recognizer
 
     if cfg.model:
@@ -24,7 +25,7 @@ def load_backend(cfg):
                                                 cfg.hidden_size, (cfg.image_height, cfg.image_width),
                                                 cfg.device_target, cfg.backend, batch_size=cfg.eval_batch_size)
     else:
-        raise ValueError("no --checkpoint_path (or --model) given")
+        raise UsageError("no --checkpoint_path (or --model) given")
     return recognizer.backend, recognizer.charset
 
 
@@ -37,8 +38,7 @@ def write_predictions(path: str, rows: List[tuple], with_set: bool) -> None:
 
 def main(argv=None) -> int:
     cfg = load_config_or_exit(argv, __doc__.split("\n")[0])
-    from src import checkpoint
-    from src.data.source import SourceError
+    from src.errors import CrnnError
     from src.evaluation import discover_sets, evaluate_set, format_line, results_table, summary_lines
     from src.utils import setup_context, setup_logging
 
@@ -63,7 +63,7 @@ def main(argv=None) -> int:
                 for subset, per_decoder in result.subsets.items():
                     for i, (dec, metric) in enumerate(per_decoder.items()):
                         print(format_line(subset if i == 0 else f"{subset}/{dec}", metric), flush=True)
-    except (SourceError, checkpoint.CheckpointError, RuntimeError, ValueError, OSError) as err:
+    except (CrnnError, OSError) as err:  # anything else is a bug: keep its traceback
         print(f"error: {err}", file=sys.stderr)
         return 1
     if many:

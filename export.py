@@ -20,13 +20,14 @@ def main(argv=None) -> int:
     from src import checkpoint
     from src.charset import Charset
     from src.model import build_crnn
+    from src.errors import CrnnError, UsageError
     from src.utils import setup_context
 
     try:
         if not cfg.checkpoint_path:
-            raise ValueError("no --checkpoint_path given")
+            raise UsageError("no --checkpoint_path given")
         if cfg.file_format == "AIR" and cfg.device_target != "Ascend":
-            raise ValueError("AIR export needs --device_target=Ascend; use MINDIR or ONNX here")
+            raise UsageError("AIR export needs --device_target=Ascend; use MINDIR or ONNX here")
         setup_context(cfg)
         charset = Charset.from_config(cfg)
         net = build_crnn(cfg, charset.num_classes)
@@ -35,7 +36,7 @@ def main(argv=None) -> int:
         dummy = ms.Tensor(np.zeros((cfg.batch_size, 3, cfg.image_height, cfg.image_width), np.float32))
         os.makedirs(os.path.dirname(os.path.abspath(cfg.file_name)), exist_ok=True)  # MindSpore would make it 0700
         ms.export(net, dummy, file_name=cfg.file_name, file_format=cfg.file_format)
-    except (checkpoint.CheckpointError, ValueError, RuntimeError) as err:
+    except CrnnError as err:  # anything else is a bug: keep its traceback
         print(f"error: {err}", file=sys.stderr)
         return 1
     path = f"{cfg.file_name}.{cfg.file_format.lower()}"

@@ -46,12 +46,13 @@ AUTO_MIN_IMAGES = 256
 
 def load_recognizer(args, num_images: int):
     """A Recognizer from --model (exported) or --checkpoint_path; alphabet and input size from the model."""
+    from src.errors import UsageError
     from src.recognizer import Recognizer
 
     words = []
     if args.decoder == "lexicon":
         if not args.lexicon:
-            raise ValueError("--decoder lexicon needs --lexicon FILE")
+            raise UsageError("--decoder lexicon needs --lexicon FILE")
         with open(args.lexicon, encoding="utf-8") as f:
             words = [w.strip() for w in f if w.strip()]
     options = dict(decoder=args.decoder, batch_size=args.batch_size, beam_width=args.beam_width, lexicon=words)
@@ -95,7 +96,7 @@ def main(argv=None) -> int:
     parser.add_argument("--visualize", default="", help="write a PNG showing each input with its prediction")
     args = parser.parse_args(argv)
 
-    from src import checkpoint
+    from src.errors import CrnnError
     from src.recognizer import RecognizerError, load_image
 
     paths = list_inputs(args.inputs)
@@ -104,7 +105,7 @@ def main(argv=None) -> int:
         return 1
     try:
         recognizer = load_recognizer(args, len(paths))
-    except (OSError, ValueError, RuntimeError, checkpoint.CheckpointError) as err:
+    except (CrnnError, OSError) as err:  # anything else is a bug: keep its traceback
         print(f"error: {err}", file=sys.stderr)
         return 1
 

@@ -14,10 +14,9 @@ from src.config import describe, load_config_or_exit
 
 def main(argv=None) -> int:
     cfg = load_config_or_exit(argv, __doc__.split("\n")[1])
-    from src.checkpoint import CheckpointError
-    from src.data.source import SourceError
     from src.distributed import init_distributed, launcher_local_rank
-    from src.engine import Trainer, TrainingAborted, TrainingInterrupted
+    from src.engine import Trainer, TrainingInterrupted
+    from src.errors import CrnnError
     from src.utils import set_seed, setup_context, setup_logging
 
     try:
@@ -31,7 +30,7 @@ def main(argv=None) -> int:
     except TrainingInterrupted as err:
         print(str(err), file=sys.stderr)
         return err.exit_code
-    except (SourceError, CheckpointError, TrainingAborted, RuntimeError, ValueError) as err:
+    except CrnnError as err:  # anything else is a bug: keep its traceback
         rank = os.environ.get("OMPI_COMM_WORLD_RANK", os.environ.get("MS_NODE_ID", ""))
         print(f"error{f' (rank {rank})' if cfg.run_distribute and rank else ''}: {err}", file=sys.stderr)
         return 1

@@ -6,6 +6,8 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from .errors import UsageError
+
 # Reasons a label is rejected; used as keys of skip counters.
 OOV = "label has characters outside the alphabet"
 EMPTY = "empty label"
@@ -18,10 +20,10 @@ class Charset:
 
     def __init__(self, alphabet: str, case_sensitive: bool = False) -> None:
         if not alphabet:
-            raise ValueError("alphabet is empty")
+            raise UsageError("alphabet is empty")
         if len(set(alphabet)) != len(alphabet):
             dup = sorted({c for c in alphabet if alphabet.count(c) > 1})
-            raise ValueError(f"alphabet has repeated characters: {dup}")
+            raise UsageError(f"alphabet has repeated characters: {dup}")
         self.alphabet = alphabet
         self.case_sensitive = case_sensitive
         self.index = {c: i for i, c in enumerate(alphabet)}
@@ -82,5 +84,5 @@ def read_alphabet_file(path: str) -> str:
             if len(line) == 1:
                 chars.append(line)
             elif line.strip():
-                raise ValueError(f"{os.path.basename(path)}: each line must hold one character, got {line!r}")
+                raise UsageError(f"{os.path.basename(path)}: each line must hold one character, got {line!r}")
     return "".join(chars)

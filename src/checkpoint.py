@@ -16,13 +16,15 @@ from typing import Dict, List, Optional, Tuple
 import mindspore as ms
 from mindspore import nn
 
+from .errors import CrnnError
+
 log = logging.getLogger(__name__)
 
 META_KEYS = ("epoch_num", "step_num", "global_step_num", "config_hash", "alphabet")
 _NAME = re.compile(r"crnn-(\d+)_(\d+)\.ckpt$")
 
 
-class CheckpointError(ValueError):
+class CheckpointError(CrnnError, ValueError):
     """A checkpoint is missing, corrupt, or does not fit the network."""
 
 

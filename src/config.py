@@ -17,6 +17,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import yaml
 
+from .errors import CrnnError
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CONFIG = os.path.join(ROOT, "default_config.yaml")
 
@@ -39,7 +41,7 @@ CHOICES = {
 MODEL_KEYS = ("alphabet", "case_sensitive", "model_version", "image_height", "image_width", "hidden_size")
 
 
-class ConfigError(ValueError):
+class ConfigError(CrnnError, ValueError):
     """A configuration value is missing, malformed or inconsistent."""
 
 

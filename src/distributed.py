@@ -16,6 +16,8 @@ import sys
 import time
 from dataclasses import dataclass
 
+from .errors import SetupError
+
 log = logging.getLogger("crnn")
 
 DEFAULT_SCHED_PORT = 8118
@@ -87,7 +89,7 @@ def cluster_env_from_openmpi(env: dict) -> dict:
     size = int(env["OMPI_COMM_WORLD_SIZE"])
     local_size = int(env.get("OMPI_COMM_WORLD_LOCAL_SIZE", size))
     if local_size != size and "MS_SCHED_HOST" not in env:
-        raise RuntimeError("multi-node mpirun on CPU: export MS_SCHED_HOST=<address of the rank-0 node> "
+        raise SetupError("multi-node mpirun on CPU: export MS_SCHED_HOST=<address of the rank-0 node> "
                            "(and MS_SCHED_PORT) with mpirun -x MS_SCHED_HOST -x MS_SCHED_PORT")
     return {
         "MS_ROLE": "MS_WORKER",
@@ -122,7 +124,7 @@ def prepare_cpu_cluster_under_mpirun(device_target: str) -> None:
     scheduler = None
     if cluster["MS_NODE_ID"] == "0":
         if _listening(host, port):  # e.g. the scheduler of a job that ended less than a minute ago
-            raise RuntimeError(f"port {port} on {host} is already in use: set MS_SCHED_PORT to a free port")
+            raise SetupError(f"port {port} on {host} is already in use: set MS_SCHED_PORT to a free port")
         scheduler = _start_scheduler(cluster)
     _wait_for_scheduler(host, port, scheduler)
     os.environ.update(cluster)
@@ -138,12 +140,12 @@ def _wait_for_scheduler(host: str, port: int, proc: subprocess.Popen | None, tim
     deadline = time.monotonic() + timeout_s
     while True:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"the MindSpore scheduler exited with code {proc.returncode} "
+            raise SetupError(f"the MindSpore scheduler exited with code {proc.returncode} "
                                f"(is port {port} already in use? set MS_SCHED_PORT)")
         if _listening(host, port):
             return
         if time.monotonic() > deadline:
-            raise RuntimeError(f"no MindSpore scheduler at {host}:{port} after {timeout_s:.0f} s")
+            raise SetupError(f"no MindSpore scheduler at {host}:{port} after {timeout_s:.0f} s")
         time.sleep(0.2)
 
 
@@ -160,7 +162,7 @@ def init_distributed(run_distribute: bool, device_target: str = "CPU", timeout_s
     if not run_distribute:
         return DistInfo()
     if not launched_by_launcher():
-        raise RuntimeError("run_distribute=True needs a launcher: start with mpirun -n N or msrun "
+        raise SetupError("run_distribute=True needs a launcher: start with mpirun -n N or msrun "
                            "(see scripts/run_distribute_train_*.sh)")
     if timeout_s:
         os.environ.setdefault("MS_TOPO_TIMEOUT", str(timeout_s))  # cluster build-up (msrun/dynamic networking)

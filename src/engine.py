@@ -33,6 +33,7 @@ from .data.mix import MixedSource
 from .data.pipeline import build_source, build_training_source, epoch_indices, make_dataset
 from .data.source import STATUS_OK, STATUS_REASONS, WordSource
 from .distributed import DistInfo
+from .errors import CrnnError, SetupError, UsageError
 from .evaluation import evaluate_network
 from .loss import CTCLoss, WithCTCLoss
 from .model import build_crnn
@@ -42,11 +43,11 @@ from .utils import LOG_EVERY_SECONDS, format_seconds
 log = logging.getLogger("crnn")
 
 
-class TrainingAborted(RuntimeError):
+class TrainingAborted(CrnnError, RuntimeError):
     """Too many consecutive non-finite steps."""
 
 
-class TrainingInterrupted(RuntimeError):
+class TrainingInterrupted(CrnnError, RuntimeError):
     """SIGINT/SIGTERM: a checkpoint was written; ``exit_code`` is 128 + the signal number."""
 
     def __init__(self, message: str, exit_code: int) -> None:
@@ -157,7 +158,7 @@ class Trainer:
         log.info(self.source.summary())
         num = len(self.source)
         if num // dist.size < cfg.batch_size:
-            raise ValueError(f"batch_size {cfg.batch_size} is larger than the {num // dist.size} training samples "
+            raise UsageError(f"batch_size {cfg.batch_size} is larger than the {num // dist.size} training samples "
                              f"per device: lower --batch_size")
         self.steps_per_epoch = (num // dist.size) // cfg.batch_size
         self.best_path = os.path.join(cfg.save_checkpoint_path, "best.ckpt")
@@ -331,7 +332,7 @@ class Trainer:
         """Fault injection for the test suite: CRNN_FAIL_AT="<rank>:<step>" makes that rank fail there."""
         spec = os.environ.get("CRNN_FAIL_AT", "")
         if spec and spec == f"{self.dist.rank}:{step}":
-            raise RuntimeError(f"injected fault on rank {self.dist.rank} at step {step} (CRNN_FAIL_AT)")
+            raise SetupError(f"injected fault on rank {self.dist.rank} at step {step} (CRNN_FAIL_AT)")
 
     def _count_skips(self, status: np.ndarray) -> None:
         for code, reason in STATUS_REASONS.items():

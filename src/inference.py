@@ -13,6 +13,8 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
+from .errors import UsageError
+
 
 
 class Backend:
@@ -90,10 +92,10 @@ def load_exported(path: str) -> Tuple[Backend, Dict]:
         return OnnxBackend(path), meta
     if path.lower().endswith(".mindir"):
         if "batch_size" not in meta:
-            raise ValueError(f"{path}: missing {os.path.splitext(path)[0]}.json (written by export.py) "
+            raise UsageError(f"{path}: missing {os.path.splitext(path)[0]}.json (written by export.py) "
                              "with the exported batch size")
         return MindIRBackend(path, int(meta["batch_size"])), meta
-    raise ValueError(f"unknown model format: {path} (expected .onnx or .mindir)")
+    raise UsageError(f"unknown model format: {path} (expected .onnx or .mindir)")
 
 
 def run_batched(backend: Backend, images: np.ndarray) -> np.ndarray:

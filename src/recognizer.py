@@ -22,6 +22,7 @@ import numpy as np
 from .charset import Charset
 from .data.transforms import ImageError, decode_bgr, preprocess, to_bgr
 from .decoding import Decoder, build_decoder
+from .errors import CrnnError
 from .inference import Backend, MindSporeBackend, fastest_cpu_backend, load_exported, log_softmax, run_batched
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,7 +34,7 @@ log = logging.getLogger("crnn")
 ImageInput = Union[str, "os.PathLike[str]", np.ndarray, Any]  # Any: a PIL image
 
 
-class RecognizerError(ValueError):
+class RecognizerError(CrnnError, ValueError):
     """An input image or a model cannot be used (the message names which and why)."""
 
 

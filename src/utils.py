@@ -12,6 +12,7 @@ from typing import Optional
 import numpy as np
 
 from .cpu_env import configure_cpu
+from .errors import SetupError
 
 
 def setup_logging(log_file: Optional[str] = None, rank: int = 0, to_stdout: bool = True) -> logging.Logger:
@@ -42,7 +43,7 @@ def setup_context(cfg, device_id: Optional[int] = None) -> None:
     import mindspore as ms
 
     if cfg.device_target == "GPU" and not gpu_available():
-        raise RuntimeError("--device_target=GPU but no NVIDIA GPU is visible on this machine "
+        raise SetupError("--device_target=GPU but no NVIDIA GPU is visible on this machine "
                            "(no /dev/nvidia*, no nvidia-smi); use --device_target=CPU")
     mode = ms.GRAPH_MODE if cfg.mode == "GRAPH" else ms.PYNATIVE_MODE
     ms.set_context(mode=mode)

@@ -42,3 +42,21 @@ def test_help_lists_every_key_with_help_text():
     for key in ("--train_dataset_path", "--save_checkpoint_steps", "--clip_norm", "--alphabet"):
         assert key in out
     assert "global-norm gradient clipping" in out
+
+
+def test_user_errors_are_one_line_and_bugs_keep_their_traceback(tmp_path, monkeypatch, capsys):
+    """A CrnnError (bad input) prints one line; any other exception propagates with its traceback."""
+    import pytest
+
+    import eval as eval_entry
+    from src import recognizer
+
+    assert eval_entry.main(["--eval_dataset=iiit5k", f"--eval_dataset_path={tmp_path}"]) == 1
+    assert capsys.readouterr().err.strip() == "error: no --checkpoint_path (or --model) given"
+
+    def broken(*_args, **_kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(recognizer.Recognizer, "from_exported", broken)
+    with pytest.raises(ZeroDivisionError):
+        eval_entry.main(["--model=x.onnx", f"--eval_dataset_path={tmp_path}"])

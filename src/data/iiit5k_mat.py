@@ -6,10 +6,12 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
+from ..errors import CrnnError
+
 LABEL_FIELDS = ("GroundTruth", "chars")
 
 
-class MatFormatError(ValueError):
+class MatFormatError(CrnnError, ValueError):
     """The .mat file does not hold an IIIT5K annotation struct."""
 
 

@@ -14,6 +14,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..errors import CrnnError
 from ..charset import EMPTY, OOV, TOO_LONG, UNALIGNABLE, Charset
 from .transforms import ImageError, decode_bgr, resize
 
@@ -32,7 +33,7 @@ DUPLICATE = "duplicate entry"
 COLUMNS = ["image", "label", "label_length", "status", "index"]
 
 
-class SourceError(ValueError):
+class SourceError(CrnnError, ValueError):
     """A dataset path or annotation file is missing or malformed."""
 
 

@@ -9,6 +9,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..errors import UsageError
 from .beam import CharNgramPrior, prefix_beam_search
 from .greedy import greedy_decode
 from .lexicon import LexiconDecoder
@@ -70,7 +71,7 @@ class LexiconWordDecoder(Decoder):
                  delta: int = 3) -> None:
         super().__init__(charset)
         if per_image is None and not words:
-            raise ValueError("lexicon decoding needs per-image lexicons or a word list")
+            raise UsageError("lexicon decoding needs per-image lexicons or a word list")
         self.per_image = per_image
         self.delta = delta
         self.shared = LexiconDecoder([charset.normalize(w) for w in words], charset, delta) if words else None
@@ -99,4 +100,4 @@ def build_decoder(kind: str, charset, beam_width: int = 10, per_image: Optional[
         return BeamDecoder(charset, beam_width, prior_words)
     if kind == "lexicon":
         return LexiconWordDecoder(charset, per_image, words, delta)
-    raise ValueError(f"unknown decoder {kind!r} ({', '.join(KINDS)})")
+    raise UsageError(f"unknown decoder {kind!r} ({', '.join(KINDS)})")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from mindspore import nn, ops
 
+from ..errors import UsageError
 from .backbone import VGG
 from .sequence import BidirectionalLSTM
 
@@ -28,7 +29,7 @@ class CRNN(nn.Cell):
 def build_crnn(cfg, num_classes: int) -> CRNN:
     """Network for ``cfg.model_version`` (only V2, the reference default, is provided)."""
     if cfg.model_version != "V2":
-        raise ValueError(f"unsupported model_version {cfg.model_version!r}")
+        raise UsageError(f"unsupported model_version {cfg.model_version!r}")
     return CRNN(num_classes, cfg.hidden_size)
 
 
