@@ -136,7 +136,7 @@ def read_words(path: str) -> List[str]:
 
 
 def build_decoder(name: str, charset: Charset, source: WordSource, root: str, beam_width: int,
-                  lexicon_delta: int, beam_prior: str = "") -> Decoder:
+                  lexicon_delta: int, beam_prior: str = "", beam_prior_weight: float = 0.3) -> Decoder:
     """``greedy``, ``beam``, ``lex50``/``lex1k``/``small``/``medium`` (per-image lexicons) or a word-list file.
 
     ``beam`` with ``beam_width`` 1 (the default, meaning greedy for ``--beam_width``) searches
@@ -149,7 +149,8 @@ def build_decoder(name: str, charset: Charset, source: WordSource, root: str, be
             log.info("decoder beam: --beam_width=%d would be greedy; searching %d beams (set --beam_width)",
                      beam_width, DEFAULT_BEAM_WIDTH)
             beam_width = DEFAULT_BEAM_WIDTH
-        return build_decoder_kind("beam", charset, beam_width, prior_words=read_words(beam_prior) if beam_prior else ())
+        return build_decoder_kind("beam", charset, beam_width, prior_words=read_words(beam_prior) if beam_prior else (),
+                                  prior_weight=beam_prior_weight)
     size = LEXICON_DECODERS.get(name, name)
     if size in ("small", "medium"):
         keys = [source.key(i) for i in range(len(source))]
@@ -174,7 +175,7 @@ def evaluate_set(backend: Backend, cfg, charset: Charset, kind: str, path: str, 
     for dec in decoder_names:
         try:
             decoders[dec] = build_decoder(dec, charset, source, path, cfg.beam_width, cfg.lexicon_delta,
-                                          cfg.beam_prior)
+                                          cfg.beam_prior, cfg.beam_prior_weight)
         except SourceError as err:
             if not optional_decoders:
                 raise

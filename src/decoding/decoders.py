@@ -49,13 +49,13 @@ class BeamDecoder(Decoder):
 
     name = "beam"
 
-    def __init__(self, charset, beam_width: int = 10, prior_words: Sequence[str] = ()) -> None:
+    def __init__(self, charset, beam_width: int = 10, prior_words: Sequence[str] = (), prior_weight: float = 0.3) -> None:
         super().__init__(charset)
         self.beam_width = beam_width
         self.prior: Optional[CharNgramPrior] = None
         if prior_words:
             encoded = [[charset.index[c] for c in charset.normalize(w) if c in charset.index] for w in prior_words]
-            self.prior = CharNgramPrior([w for w in encoded if w], charset.num_classes)
+            self.prior = CharNgramPrior([w for w in encoded if w], charset.num_classes, weight=prior_weight)
 
     def __call__(self, log_probs: np.ndarray, index: int = 0) -> Tuple[str, float]:
         ids, conf = prefix_beam_search(log_probs, self.charset.blank, self.beam_width, self.prior)
@@ -92,12 +92,13 @@ class LexiconWordDecoder(Decoder):
 
 
 def build_decoder(kind: str, charset, beam_width: int = 10, per_image: Optional[Sequence[Sequence[str]]] = None,
-                  words: Sequence[str] = (), delta: int = 3, prior_words: Sequence[str] = ()) -> Decoder:
+                  words: Sequence[str] = (), delta: int = 3, prior_words: Sequence[str] = (),
+                  prior_weight: float = 0.3) -> Decoder:
     """``greedy``, ``beam`` (``beam_width``, optional n-gram prior) or ``lexicon`` (per-image lists or ``words``)."""
     if kind == "greedy":
         return GreedyDecoder(charset)
     if kind == "beam":
-        return BeamDecoder(charset, beam_width, prior_words)
+        return BeamDecoder(charset, beam_width, prior_words, prior_weight)
     if kind == "lexicon":
         return LexiconWordDecoder(charset, per_image, words, delta)
     raise UsageError(f"unknown decoder {kind!r} ({', '.join(KINDS)})")
