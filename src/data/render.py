@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ..charset import ctc_min_frames
 from .source import ListSource
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ def _font(path: str, size: int):
 
 
 # ---------------------------------------------------------------------------- text sampling
-def sample_text(rng: random.Random, words: Sequence[str], max_length: int = 23) -> str:
+def sample_text(rng: random.Random, words: Sequence[str], max_length: int = 23, num_frames: int = 24) -> str:
     """A dictionary word in a random case (mostly), or digits / alphanumerics, at most ``max_length`` long."""
     r = rng.random()
     if r < 0.75:
@@ -118,8 +119,7 @@ def sample_text(rng: random.Random, words: Sequence[str], max_length: int = 23) 
             alphabet = alphabet.upper()[:26] + alphabet[26:]
         word = "".join(rng.choice(alphabet) for _ in range(rng.randint(2, 10)))
     word = word[:max_length]
-    # CTC needs one blank frame between doubled letters: keep labels alignable to 24 frames
-    while len(word) + sum(a == b for a, b in zip(word, word[1:])) > 24:
+    while ctc_min_frames(word) > num_frames:  # keep the label alignable (the charset's rule)
         word = word[:-1]
     return word
 
