@@ -1,6 +1,6 @@
 """Speed and accuracy of each CTC decoder on the IIIT5K network outputs (computed once, then cached).
 
-    python bench/bench_decode.py --checkpoint_path checkpoints/crnn_rendered_cpu.ckpt
+    python bench/bench_decode.py --checkpoint_path checkpoints/crnn_cpu.ckpt
 
 Needs an IIIT5K folder with annotation.txt and lexicon_small/medium.txt
 (``convert_iiit5k.py -m testdata.mat -o DIR -a DIR/annotation.txt --lexicons``); by default

@@ -1,6 +1,6 @@
 """End-to-end inference speed and accuracy on the 3000 real IIIT5K test images.
 
-    python bench/bench_infer.py --backend onnxruntime --batch_size 64 --checkpoint_path checkpoints/crnn_rendered_cpu.ckpt
+    python bench/bench_infer.py --backend onnxruntime --batch_size 64 --checkpoint_path checkpoints/crnn_cpu.ckpt
 
 Backends: mindspore (the checkpoint), mindir, onnxruntime (fp32), onnxruntime-int8
 (dynamic or, with --int8_mode static, calibrated on rendered words). Timed: file read +

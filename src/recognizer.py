@@ -26,7 +26,7 @@ from .errors import CrnnError
 from .inference import Backend, MindSporeBackend, fastest_cpu_backend, load_exported, log_softmax, run_batched
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHIPPED_CHECKPOINT = os.path.join(ROOT, "checkpoints", "crnn_rendered_cpu.ckpt")
+SHIPPED_CHECKPOINT = os.path.join(ROOT, "checkpoints", "crnn_cpu.ckpt")
 DEFAULT_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 log = logging.getLogger("crnn")

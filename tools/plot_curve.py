@@ -71,7 +71,7 @@ def main() -> int:
             d.ellipse([px - 4, py - 4, px + 4, py + 4], fill=colour)
             d.text((px + 5, py - 16), f"{y:.1f}", fill=colour, font=font)
         if len(series) > 1:
-            d.text((W - RIGHT - 90, TOP + 8 + 14 * k), name, fill=colour, font=font)
+            d.text((W - RIGHT - 90, H - BOTTOM - 14 * (len(series) - k) - 6), name, fill=colour, font=font)
     d.text((LEFT, 12), args.title, fill="black", font=font)
     d.text((W // 2 - 60, H - 20), "training images seen", fill="black", font=font)
     img.save(args.output)

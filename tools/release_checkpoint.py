@@ -1,6 +1,6 @@
 """Turn training checkpoints (network + optimizer state) into one network-only release checkpoint.
 
-    python tools/release_checkpoint.py --checkpoint_path runs/ckpt_0/crnn-8_500.ckpt --output checkpoints/crnn_rendered_cpu.ckpt
+    python tools/release_checkpoint.py --checkpoint_path runs/ckpt_0/crnn-8_500.ckpt --output checkpoints/crnn_cpu.ckpt
     python tools/release_checkpoint.py --checkpoint_path runs/ckpt_0/crnn-6_500.ckpt,runs/ckpt_0/crnn-7_500.ckpt,runs/ckpt_0/crnn-8_500.ckpt --output avg.ckpt
 
 Several comma-separated checkpoints are averaged parameter by parameter (checkpoint averaging: the
