@@ -72,7 +72,7 @@ def test_concatenated_roots_and_sub_lmdbs(tmp_path, charset):
 
 
 def test_same_images_same_predictions_folder_vs_lmdb(tmp_path, iiit5k_dir, cfg, charset):
-    from src.engine import evaluate
+    from src.evaluation import evaluate_network
     from src.model import build_crnn
 
     out = str(tmp_path / "iiit.lmdb")
@@ -83,8 +83,8 @@ def test_same_images_same_predictions_folder_vs_lmdb(tmp_path, iiit5k_dir, cfg, 
         assert np.array_equal(folder[i][0], db[i][0])
     net = build_crnn(cfg, charset.num_classes)
     net.set_train(False)
-    a = evaluate(net, folder, charset, 4, 1, progress=False)
-    b = evaluate(net, db, charset, 4, 1, progress=False)
+    a = evaluate_network(net, folder, charset, 4, 1)
+    b = evaluate_network(net, db, charset, 4, 1)
     assert [r[2] for r in a.records] == [r[2] for r in b.records] and a.total == b.total == 6
 
 

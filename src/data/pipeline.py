@@ -60,6 +60,9 @@ def build_training_source(cfg, charset: Charset) -> Tuple[WordSource, Optional[W
     """
     names = split_names(cfg.train_dataset)
     if len(names) == 1 and names[0] not in BENCHMARKS:
+        if cfg.holdout_fraction > 0:
+            log.warning("holdout_fraction applies to real crops (benchmark train sets, label lists); "
+                        "nothing is held out of %s", names[0])
         return build_source(names[0], cfg.train_dataset_path, cfg, charset, training=True), None
     paths = split_names(cfg.train_dataset_path) if len(names) > 1 else [cfg.train_dataset_path]
     if len(paths) != len(names):
