@@ -133,8 +133,9 @@ class Recognizer:
 
     def predict(self, images: Sequence[ImageInput]) -> List[Tuple[str, float]]:
         """(text, confidence) for each image, in order."""
-        if isinstance(images, (str, os.PathLike, np.ndarray)) and not (isinstance(images, np.ndarray)
-                                                                       and images.ndim == 4):
+        single = isinstance(images, (str, os.PathLike)) or hasattr(images, "convert") or \
+            (isinstance(images, np.ndarray) and images.ndim < 4)
+        if single:  # one image rather than a sequence (a 4-D array is a batch of images)
             images = [images]
         results: List[Tuple[str, float]] = []
         for start in range(0, len(images), self.batch_size):
