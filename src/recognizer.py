@@ -83,6 +83,8 @@ class Recognizer:
         ``backend``: ``mindspore``, or ``auto`` (CPU only) for the faster of MindSpore and ONNX Runtime on
         this machine whose outputs match (:func:`src.inference.fastest_cpu_backend`; logged).
         """
+        if backend not in ("auto", "mindspore"):
+            raise RecognizerError(f"unknown backend {backend!r} for a checkpoint (mindspore or auto)")
         import mindspore as ms
 
         from . import checkpoint
@@ -105,8 +107,6 @@ class Recognizer:
             recognizer = cls(chosen, charset, image_size, **kwargs)
             recognizer.backend_note = reason
             return recognizer
-        if backend not in ("auto", "mindspore"):
-            raise RecognizerError(f"unknown backend {backend!r} for a checkpoint (mindspore or auto)")
         return cls(MindSporeBackend(net), charset, image_size, **kwargs)
 
     @classmethod
