@@ -39,7 +39,7 @@ def write_predictions(path: str, rows: List[tuple], with_set: bool) -> None:
 def main(argv=None) -> int:
     cfg = load_config_or_exit(argv, __doc__.split("\n")[0])
     from src.errors import CrnnError
-    from src.evaluation import discover_sets, evaluate_set, format_line, results_table, summary_lines
+    from src.evaluation import build_shared_decoders, discover_sets, evaluate_set, format_line, results_table, summary_lines
     from src.utils import setup_context, setup_logging
 
     log = setup_logging()
@@ -52,9 +52,12 @@ def main(argv=None) -> int:
         setup_context(cfg)
         backend, charset = load_backend(cfg)
         sets = discover_sets(cfg.eval_dataset_path) if many else [(cfg.eval_dataset, cfg.eval_dataset, cfg.eval_dataset_path)]
+        shared = build_shared_decoders(names, charset, cfg.beam_width, cfg.lexicon_delta, cfg.beam_prior,
+                                       cfg.beam_prior_weight)
         results, rows = [], []
         for set_name, kind, path in sets:
-            result, records = evaluate_set(backend, cfg, charset, kind, path, names, set_name, optional_decoders=many)
+            result, records = evaluate_set(backend, cfg, charset, kind, path, names, set_name, optional_decoders=many,
+                                           shared=shared)
             results.append(result)
             rows += [((set_name,) if many else ()) + tuple(r) for r in records]
             if many:

@@ -46,6 +46,7 @@ AUTO_MIN_IMAGES = 256
 
 def load_recognizer(args, num_images: int):
     """A Recognizer from --model (exported) or --checkpoint_path; alphabet and input size from the model."""
+    from src.decoding.lexicon import read_word_list
     from src.errors import UsageError
     from src.recognizer import Recognizer
 
@@ -53,8 +54,7 @@ def load_recognizer(args, num_images: int):
     if args.decoder == "lexicon":
         if not args.lexicon:
             raise UsageError("--decoder lexicon needs --lexicon FILE")
-        with open(args.lexicon, encoding="utf-8") as f:
-            words = [w.strip() for w in f if w.strip()]
+        words = read_word_list(args.lexicon)
     options = dict(decoder=args.decoder, batch_size=args.batch_size, beam_width=args.beam_width, lexicon=words)
     if args.model:
         return Recognizer.from_exported(args.model, alphabet=args.alphabet or None, **options)

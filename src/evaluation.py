@@ -20,6 +20,7 @@ from .data.pipeline import build_source, eval_indices, make_dataset
 from .data.source import STATUS_OK, SourceError, WordSource
 from .decoding import Decoder, GreedyDecoder
 from .decoding import build_decoder as build_decoder_kind
+from .decoding.lexicon import read_word_list
 from .inference import Backend, MindSporeBackend, log_softmax, run_batched
 from .metrics import WordAccuracy
 from .utils import LOG_EVERY_SECONDS, format_seconds
@@ -127,55 +128,64 @@ def discover_sets(root: str) -> List[Tuple[str, str, str]]:
     return found
 
 
-def read_words(path: str) -> List[str]:
-    """A word list: one word per line."""
-    if not os.path.isfile(path):
-        raise SourceError(f"word list not found: {path}")
-    with open(path, encoding="utf-8") as f:
-        return [w.strip() for w in f if w.strip()]
+def per_image_lexicon(name: str) -> Optional[str]:
+    """``small``/``medium`` for a decoder that reads each set's own per-image lexicons, else None."""
+    size = LEXICON_DECODERS.get(name, name)
+    return size if size in ("small", "medium") else None
 
 
-def build_decoder(name: str, charset: Charset, source: WordSource, root: str, beam_width: int,
-                  lexicon_delta: int, beam_prior: str = "", beam_prior_weight: float = 0.3) -> Decoder:
-    """``greedy``, ``beam``, ``lex50``/``lex1k``/``small``/``medium`` (per-image lexicons) or a word-list file.
+def build_shared_decoders(names: Sequence[str], charset: Charset, beam_width: int, lexicon_delta: int,
+                          beam_prior: str = "", beam_prior_weight: float = 0.3) -> Dict[str, Decoder]:
+    """The decoders that do not depend on the evaluated set, built once per run: ``greedy``, ``beam``
+    and word-list lexicons (per-image lexicons are built per set by :func:`evaluate_set`).
 
     ``beam`` with ``beam_width`` 1 (the default, meaning greedy for ``--beam_width``) searches
     :data:`DEFAULT_BEAM_WIDTH` beams and says so; ``beam_prior`` is a word list for the n-gram prior.
     """
-    if name == "greedy":
-        return build_decoder_kind("greedy", charset)
-    if name == "beam":
-        if beam_width <= 1:
-            log.info("decoder beam: --beam_width=%d would be greedy; searching %d beams (set --beam_width)",
-                     beam_width, DEFAULT_BEAM_WIDTH)
-            beam_width = DEFAULT_BEAM_WIDTH
-        return build_decoder_kind("beam", charset, beam_width, prior_words=read_words(beam_prior) if beam_prior else (),
-                                  prior_weight=beam_prior_weight)
-    size = LEXICON_DECODERS.get(name, name)
-    if size in ("small", "medium"):
-        keys = [source.key(i) for i in range(len(source))]
-        return build_decoder_kind("lexicon", charset, per_image=read_image_lexicons(root, size, keys),
-                                  delta=lexicon_delta)
-    if not os.path.isfile(name):
-        raise SourceError(f"unknown decoder or lexicon file {name!r} (greedy, beam, lex50, lex1k, or a word list)")
-    return build_decoder_kind("lexicon", charset, words=read_words(name), delta=lexicon_delta)
+    decoders: Dict[str, Decoder] = {}
+    for name in names:
+        if per_image_lexicon(name):
+            continue
+        if name == "greedy":
+            decoders[name] = build_decoder_kind("greedy", charset)
+        elif name == "beam":
+            if beam_width <= 1:
+                log.info("decoder beam: --beam_width=%d would be greedy; searching %d beams (set --beam_width)",
+                         beam_width, DEFAULT_BEAM_WIDTH)
+            prior = read_word_list(beam_prior) if beam_prior else ()
+            decoders[name] = build_decoder_kind("beam", charset, beam_width if beam_width > 1 else DEFAULT_BEAM_WIDTH,
+                                                prior_words=prior, prior_weight=beam_prior_weight)
+        elif os.path.isfile(name):
+            decoders[name] = build_decoder_kind("lexicon", charset, words=read_word_list(name), delta=lexicon_delta)
+        else:
+            raise SourceError(f"unknown decoder or lexicon file {name!r} (greedy, beam, lex50, lex1k, or a word list)")
+    return decoders
 
 
 def evaluate_set(backend: Backend, cfg, charset: Charset, kind: str, path: str, decoder_names: Sequence[str],
-                 name: Optional[str] = None, optional_decoders: bool = False,
-                 progress: bool = True) -> Tuple[SetResult, List[Tuple[str, str, str, bool]]]:
+                 name: Optional[str] = None, optional_decoders: bool = False, progress: bool = True,
+                 shared: Optional[Dict[str, Decoder]] = None) -> Tuple[SetResult, List[Tuple[str, str, str, bool]]]:
     """Run ``backend`` once over a set and score it with every decoder.
 
-    With ``optional_decoders`` a decoder the set has no data for (lexicons outside IIIT5K) is
+    ``shared`` are the set-independent decoders (:func:`build_shared_decoders`; built here when not
+    given). With ``optional_decoders`` a decoder the set has no data for (lexicons outside IIIT5K) is
     skipped with a log line instead of failing. Returns the result and the last decoder's records.
     """
+    if shared is None:
+        shared = build_shared_decoders(decoder_names, charset, cfg.beam_width, cfg.lexicon_delta, cfg.beam_prior,
+                                       cfg.beam_prior_weight)
     source = build_source(kind, path, cfg, charset, training=False)
     log.info(source.summary())
     decoders: Dict[str, Decoder] = {}
     for dec in decoder_names:
+        size = per_image_lexicon(dec)
+        if size is None:
+            decoders[dec] = shared[dec]
+            continue
         try:
-            decoders[dec] = build_decoder(dec, charset, source, path, cfg.beam_width, cfg.lexicon_delta,
-                                          cfg.beam_prior, cfg.beam_prior_weight)
+            keys = [source.key(i) for i in range(len(source))]
+            decoders[dec] = build_decoder_kind("lexicon", charset, per_image=read_image_lexicons(path, size, keys),
+                                               delta=cfg.lexicon_delta)
         except SourceError as err:
             if not optional_decoders:
                 raise

@@ -147,16 +147,14 @@ def fastest_cpu_backend(net, batch_size: int, image_size: Tuple[int, int], workd
         return native, f"mindspore (ONNX Runtime's outputs differ by {diff:.1e} > {PARITY_TOLERANCE:.0e})"
 
     def rate(backend: Backend) -> float:
-        best = min(_timed(backend, batch, time.perf_counter) for _ in range(2))
-        return batch_size / best
+        seconds = []
+        for _ in range(2):
+            start = time.perf_counter()
+            backend(batch)
+            seconds.append(time.perf_counter() - start)
+        return batch_size / min(seconds)
 
     native_rate, onnx_rate = rate(native), rate(onnx)
     chosen, other = (onnx, native) if onnx_rate > native_rate else (native, onnx)
     return chosen, (f"{chosen.name} ({max(native_rate, onnx_rate):.0f} img/s vs {other.name} "
                     f"{min(native_rate, onnx_rate):.0f} img/s on a batch of {batch_size}; outputs agree to {diff:.0e})")
-
-
-def _timed(backend: Backend, batch: np.ndarray, clock) -> float:
-    start = clock()
-    backend(batch)
-    return clock() - start

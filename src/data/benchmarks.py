@@ -89,11 +89,16 @@ def parse_iiit5k(root: str, training: bool = False) -> List[Tuple[str, str]]:
     mat = os.path.join(root, "traindata.mat" if training else "testdata.mat")
     if not os.path.isfile(mat):
         raise SourceError(f"iiit5k: neither annotation.txt nor {os.path.basename(mat)} in {root}")
+    entries, _, _ = _read_mat(mat)
+    return [(os.path.join(root, name), label) for name, label in entries]
+
+
+def _read_mat(path: str):
+    """:func:`read_iiit5k_mat` with its format error reported as a dataset error."""
     try:
-        entries, _, _ = read_iiit5k_mat(mat)
+        return read_iiit5k_mat(path)
     except MatFormatError as err:
         raise SourceError(str(err)) from err
-    return [(os.path.join(root, name), label) for name, label in entries]
 
 
 def parse_label_list(path: str) -> List[Tuple[str, str]]:
@@ -161,8 +166,9 @@ class BenchmarkSource(ListSource):
         if filter_labels:
             cleaned = []
             for key, label in entries:
-                kept = "".join(c for c in charset.normalize(label) if c in charset.alphabet)
-                self.stripped += int(kept != charset.normalize(label))
+                folded = charset.normalize(label)
+                kept = "".join(c for c in folded if c in charset.alphabet)
+                self.stripped += int(kept != folded)
                 cleaned.append((key, kept))
             entries = cleaned
         super().__init__(entries, filter_labels=filter_labels, skips=skips, **kwargs)
@@ -196,10 +202,7 @@ def read_image_lexicons(root: str, size: str, keys: List[str]) -> List[List[str]
             name, _, words = line.partition("\t")
             table[os.path.normpath(os.path.join(root, name))] = words.split()
     elif os.path.isfile(mat):
-        try:
-            entries, small, medium = read_iiit5k_mat(mat)
-        except MatFormatError as err:
-            raise SourceError(str(err)) from err
+        entries, small, medium = _read_mat(mat)
         lexicons = small if size == "small" else medium
         if lexicons is None:
             raise SourceError(f"{mat} has no {size} lexicons")

@@ -62,5 +62,6 @@ def normalize(img: np.ndarray) -> np.ndarray:
 
 def preprocess(img: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     """The network input of one BGR image: resize to ``size`` (height, width), then :func:`normalize`.
-    Training, evaluation and the Recognizer all go through here."""
+    The Recognizer calls this; the data pipeline runs the same two functions (the sources resize, so
+    augmentation sees uint8 pixels, and the pipeline maps :func:`normalize` over the batches)."""
     return normalize(resize(img, size))

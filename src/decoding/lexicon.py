@@ -11,6 +11,18 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..errors import UsageError
+
+def read_word_list(path: str) -> List[str]:
+    """A word list (lexicon or prior): one word per line, blank lines ignored."""
+    import os
+
+    if not os.path.isfile(path):
+        raise UsageError(f"word list not found: {path}")
+    with open(path, encoding="utf-8") as f:
+        return [w.strip() for w in f if w.strip()]
+
+
 def ctc_log_likelihoods(log_probs: np.ndarray, targets: Sequence[Sequence[int]], blank: int) -> np.ndarray:
     """log P(target | x) for every target, from one sample's [T, C] log-probabilities.
 
