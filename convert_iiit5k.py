@@ -12,6 +12,8 @@ import sys
 
 from tqdm import tqdm
 
+from src.config import add_bool_flag
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="IIIT5K .mat -> annotation.txt", allow_abbrev=False)
@@ -20,10 +22,10 @@ def main(argv=None) -> int:
                         help="dataset root holding the images (default: the folder of the .mat file)")
     parser.add_argument("-a", "--output_annotation", default=None,
                         help="annotation file to write (default: <output_dir>/annotation.txt)")
-    parser.add_argument("--lexicons", action="store_true",
-                        help="also write lexicon_small.txt / lexicon_medium.txt (smallLexi / mediumLexi) next to "
-                             "the annotation, for eval.py --lexicon=small|medium")
-    parser.add_argument("--allow_missing", action="store_true", help="write the file even if images are missing")
+    add_bool_flag(parser, "lexicons",
+                  help="also write lexicon_small.txt / lexicon_medium.txt (smallLexi / mediumLexi) next to "
+                       "the annotation, for eval.py --lexicon=small|medium")
+    add_bool_flag(parser, "allow_missing", help="write the file even if images are missing")
     args = parser.parse_args(argv)
 
     from src.data.iiit5k_mat import MatFormatError, read_iiit5k_mat

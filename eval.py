@@ -31,14 +31,16 @@ def load_backend(cfg):
 
 def write_predictions(path: str, rows: List[tuple], with_set: bool) -> None:
     with open(path, "w", encoding="utf-8") as f:
-        f.write(("set\t" if with_set else "") + "image\tlabel\tprediction\tcorrect\n")
-        for row in rows:
-            f.write("\t".join(str(int(v)) if isinstance(v, bool) else str(v) for v in row) + "\n")
+        f.write(("set\t" if with_set else "") + "image\tlabel\tprediction\tcorrect\tconfidence\n")
+        for *row, confidence in rows:
+            f.write("\t".join([str(int(v)) if isinstance(v, bool) else str(v) for v in row] + [f"{confidence:.4f}"])
+                    + "\n")
 
 
 def main(argv=None) -> int:
     cfg = load_config_or_exit(argv, __doc__.split("\n")[0])
     from src.errors import CrnnError
+    from src.data.pipeline import SourceOptions
     from src.evaluation import build_shared_decoders, discover_sets, evaluate_set, format_line, results_table, summary_lines
     from src.utils import setup_context, setup_logging
 
@@ -56,8 +58,9 @@ def main(argv=None) -> int:
                                        cfg.beam_prior_weight)
         results, rows = [], []
         for set_name, kind, path in sets:
-            result, records = evaluate_set(backend, cfg, charset, kind, path, names, set_name, optional_decoders=many,
-                                           shared=shared)
+            result, records = evaluate_set(backend, charset, kind, path, names, shared, SourceOptions.from_config(cfg),
+                                           cfg.eval_batch_size, cfg.num_parallel_workers, cfg.lexicon_delta,
+                                           name=set_name, optional_decoders=many)
             results.append(result)
             rows += [((set_name,) if many else ()) + tuple(r) for r in records]
             if many:

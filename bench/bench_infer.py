@@ -5,7 +5,8 @@
 Backends: mindspore (the checkpoint), mindir, onnxruntime (fp32), onnxruntime-int8
 (dynamic or, with --int8_mode static, calibrated on rendered words). Timed: file read +
 decode + resize/normalise + network + greedy decoding, for all images. Prints accuracy and,
-as the last line, ``infer_img_per_s=<float>``. Asserts nothing.
+as the last line, ``infer_img_per_s=<float>``; ``--save_predictions`` writes
+``image<TAB>prediction<TAB>confidence`` as infer.py does. Asserts nothing.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import src  # noqa: E402,F401  (chooses the CPU's oneDNN settings before MindSpore loads)
+from src.config import add_bool_flag  # noqa: E402
 from src.data.benchmarks import SHARED_IIIT5K  # noqa: E402
 from src.recognizer import SHIPPED_CHECKPOINT  # noqa: E402
 
@@ -31,7 +33,8 @@ def main() -> int:
                         help="IIIT5K root with test/ and testdata.mat (or annotation.txt)")
     parser.add_argument("--int8_mode", default="dynamic", choices=("dynamic", "static"))
     parser.add_argument("--limit", type=int, default=0, help="use only the first N images")
-    parser.add_argument("--no_kernels", action="store_true", help="skip the oneDNN kernel trace (~10 s)")
+    parser.add_argument("--save_predictions", default="", help="write image<TAB>prediction<TAB>confidence here")
+    add_bool_flag(parser, "no_kernels", help="skip the oneDNN kernel trace (~10 s)")
     args = parser.parse_args()
     from src.kernel_probe import print_machine
 
@@ -40,16 +43,17 @@ def main() -> int:
     import numpy as np
     import mindspore as ms
 
-    from src.data.iiit5k_mat import read_iiit5k_mat
+    from src.data.benchmarks import parse_iiit5k
+    from src.data.source import SourceError
     from src.inference import load_exported
     from src.metrics import WordAccuracy
     from src.recognizer import Recognizer
 
-    mat = os.path.join(args.data, "testdata.mat")
-    if not os.path.isfile(mat):
-        print(f"error: {mat} not found (the real IIIT5K test set)", file=sys.stderr)
+    try:
+        entries = parse_iiit5k(args.data)  # (image path, label)
+    except SourceError as err:
+        print(f"error: {err} (the real IIIT5K test set)", file=sys.stderr)
         return 1
-    entries = read_iiit5k_mat(mat)[0]
     if args.limit:
         entries = entries[: args.limit]
     recognizer = Recognizer.from_checkpoint(args.checkpoint_path, batch_size=args.batch_size)
@@ -72,12 +76,16 @@ def main() -> int:
     recognizer.predict([np.zeros((*recognizer.image_size, 3), np.uint8)] * args.batch_size)  # warm-up / compile
     metric = WordAccuracy()
     start = time.perf_counter()
-    predictions = recognizer.predict([os.path.join(args.data, name) for name, _ in entries])  # end to end: files in
+    predictions = recognizer.predict([path for path, _ in entries])  # end to end: files in
     for (name, label), (text, _) in zip(entries, predictions):
         metric.update(name, label, text)
     elapsed = time.perf_counter() - start
     print(f"backend={args.backend}{'-' + args.int8_mode if args.backend.endswith('int8') else ''} "
           f"batch={args.batch_size} images={metric.total} accuracy={metric.accuracy:.4f} seconds={elapsed:.1f}")
+    if args.save_predictions:
+        with open(args.save_predictions, "w", encoding="utf-8") as f:
+            f.write("image\tprediction\tconfidence\n")
+            f.writelines(f"{path}\t{text}\t{conf:.4f}\n" for (path, _), (text, conf) in zip(entries, predictions))
     print(f"infer_img_per_s={metric.total / elapsed:.1f}")
     return 0
 

@@ -17,6 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import src  # noqa: E402,F401  (chooses the CPU's oneDNN settings before MindSpore loads)
+from src.config import add_bool_flag  # noqa: E402
 
 
 def main() -> int:
@@ -31,7 +32,7 @@ def main() -> int:
     parser.add_argument("--amp_level", default="O0", choices=("O0", "O1", "O2", "O3"))
     parser.add_argument("--data", default="memory", choices=("memory", "rendered"))
     parser.add_argument("--config_path", default="", help="another yaml of defaults")
-    parser.add_argument("--no_kernels", action="store_true", help="skip the oneDNN kernel trace (~10 s)")
+    add_bool_flag(parser, "no_kernels", help="skip the oneDNN kernel trace (~10 s)")
     args = parser.parse_args()
     from src.kernel_probe import print_machine
 
@@ -43,7 +44,7 @@ def main() -> int:
 
     from src.charset import Charset
     from src.config import load_config
-    from src.data.pipeline import build_source, epoch_indices, make_dataset
+    from src.data.pipeline import SourceOptions, build_source, epoch_indices, make_dataset
     from src.engine import _to_tensors, build_train_step
     from src.model import build_crnn
     from src.utils import set_seed, setup_context
@@ -71,7 +72,7 @@ def main() -> int:
                  Tensor(np.ones(args.batch_size, np.float32)))
         batches = (batch for _ in range(args.steps + args.warmup))
     else:
-        source = build_source("rendered", "", cfg, charset, training=True)
+        source = build_source("rendered", "", charset, SourceOptions.from_config(cfg), training=True)
         dataset = make_dataset(source, epoch_indices(len(source), args.batch_size, 0, cfg.seed, True),
                                args.batch_size, cfg.num_parallel_workers)
         batches = (_to_tensors(b) for b in dataset.create_tuple_iterator(num_epochs=1, output_numpy=True))

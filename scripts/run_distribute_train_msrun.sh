@@ -10,7 +10,7 @@
 set -euo pipefail
 source "$(dirname "$0")/_common.sh"
 usage() { sed -n '3,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 1; }
-WORKER_NUM=""; LOCAL_NUM=""; ADDR="127.0.0.1"; PORT="8118"; NODE_RANK="0"; DEVICE="GPU"; DRY=""
+WORKER_NUM=""; LOCAL_NUM=""; ADDR="127.0.0.1"; PORT=""; NODE_RANK="0"; DEVICE="GPU"; DRY=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --worker_num=*) WORKER_NUM=${1#*=} ;;
@@ -25,6 +25,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+[ -n "$PORT" ] || PORT=$(default_sched_port)
 for v in WORKER_NUM LOCAL_NUM PORT NODE_RANK; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "error: --$(echo $v | tr A-Z a-z) must be a number, got '${!v}'" >&2; usage; }
 done

@@ -5,11 +5,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Fonts feed the rendered-word generator (src/data/render.py): ~170 Latin faces in all.
+# Fonts feed the rendered-word generator (src/data/render.py): ~540 Latin faces in all (serif, sans,
+# display, script, handwriting, monospace, pixel); wallpaper photos and textures are blended behind words.
 FONT_PACKAGES=(fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-freefont-ttf fonts-noto-core
                fonts-urw-base35 fonts-roboto fonts-open-sans fonts-lato fonts-crosextra-carlito
-               fonts-crosextra-caladea fonts-cantarell fonts-ebgaramond fonts-comic-neue)
-APT_PACKAGES=(openmpi-bin libopenmpi-dev wamerican "${FONT_PACKAGES[@]}")
+               fonts-crosextra-caladea fonts-cantarell fonts-ebgaramond fonts-comic-neue
+               fonts-adf-accanthis fonts-adf-baskervald fonts-adf-berenis fonts-adf-gillius fonts-adf-universalis
+               fonts-adf-mekanus fonts-adf-oldania fonts-adf-romande fonts-adf-switzera fonts-adf-tribun
+               fonts-adf-verana fonts-adf-ikarius fonts-adf-irianis fonts-adf-libris fonts-texgyre
+               fonts-linuxlibertine fonts-lobster fonts-dancingscript fonts-cabin fonts-league-spartan
+               fonts-yanone-kaffeesatz fonts-quicksand fonts-comfortaa fonts-play fonts-oldstandard
+               fonts-sil-gentium fonts-jura fonts-dkg-handwriting fonts-humor-sans fonts-femkeklaver fonts-hack
+               fonts-inconsolata fonts-junicode fonts-breip fonts-isabella fonts-staypuft fonts-radisnoir
+               fonts-sil-andika fonts-sil-charis fonts-fantasque-sans fonts-go fonts-averia-gwf fonts-vollkorn
+               fonts-bebas-neue fonts-paratype fonts-tomsontalks fonts-beteckna fonts-dosis fonts-rufscript
+               fonts-courier-prime fonts-prociono fonts-dotgothic16 fonts-anonymous-pro fonts-mononoki
+               fonts-roboto-slab fonts-sil-doulos)
+BACKGROUND_PACKAGES=(mate-backgrounds gnome-backgrounds)
+APT_PACKAGES=(openmpi-bin libopenmpi-dev wamerican "${FONT_PACKAGES[@]}" "${BACKGROUND_PACKAGES[@]}")
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

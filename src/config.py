@@ -93,6 +93,12 @@ def parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected True or False, got {text!r}")
 
 
+def add_bool_flag(parser: argparse.ArgumentParser, name: str, default: bool = False, help: str = " ") -> None:
+    """One grammar for switches in every script: ``--name``, ``--name=True`` and ``--name=false`` all work."""
+    parser.add_argument(f"--{name}", type=parse_bool, nargs="?", const=True, default=default, metavar="BOOL",
+                        help=help)
+
+
 def _flag_type(default: Any):
     if isinstance(default, bool):
         return parse_bool
@@ -108,6 +114,9 @@ def build_parser(defaults: Dict[str, Any], helps: Dict[str, str], description: s
                                      allow_abbrev=False)
     parser.add_argument("--config_path", default=DEFAULT_CONFIG, help="yaml file with the defaults")
     for key, value in defaults.items():
+        if isinstance(value, bool):
+            add_bool_flag(parser, key, value, helps.get(key, " "))
+            continue
         parser.add_argument(f"--{key}", type=_flag_type(value), default=value, choices=CHOICES.get(key),
                             help=helps.get(key, " "))
     return parser

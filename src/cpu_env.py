@@ -51,13 +51,18 @@ def isa_summary(flags: Set[str]) -> str:
     return " ".join(present) or "no AVX"
 
 
+_MARKER = "CRNN_CAPPED_ISA"
+
+
 def choose_isa(flags: Set[str], environ: "os._Environ | dict") -> str:
     """Decide ``ONEDNN_MAX_CPU_ISA`` for this CPU; set it in ``environ`` and return a one-line note."""
+    inherited = environ.get(_MARKER) == environ.get("ONEDNN_MAX_CPU_ISA", "")
     for name in ISA_VARIABLES:
-        if environ.get(name):
+        if environ.get(name) and not inherited:
             return f"oneDNN ISA: {name}={environ[name]} (set by the user, left as is)"
     if "avx512f" in flags:
         environ["ONEDNN_MAX_CPU_ISA"] = CAPPED_ISA
+        environ[_MARKER] = CAPPED_ISA  # child processes (ranks, tools) see the cap as ours, not the user's
         return (f"oneDNN ISA: capped at {CAPPED_ISA} (ONEDNN_MAX_CPU_ISA) because this CPU has AVX-512, where "
                 "MindSpore's oneDNN runs convolutions with its reference kernel (40-100x slower); "
                 "set ONEDNN_MAX_CPU_ISA yourself to override")

@@ -20,7 +20,7 @@ from .errors import SetupError
 
 log = logging.getLogger("crnn")
 
-DEFAULT_SCHED_PORT = 8118
+DEFAULT_SCHED_PORT = 8118  # also msrun's default in scripts/run_distribute_train_msrun.sh (read from here)
 # The scheduler is not an MPI rank: it gets none of the launcher's variables.
 _LAUNCHER_ENV_PREFIXES = ("OMPI_", "PMIX_", "OPAL_")
 # The scheduler process: MindSpore's init() in the MS_SCHED role returns once every worker has
@@ -47,7 +47,6 @@ SCHEDULER_GRACE_S = 60
 class DistInfo:
     rank: int = 0
     size: int = 1
-    local_rank: int = 0
 
     @property
     def is_main(self) -> bool:
@@ -173,4 +172,4 @@ def init_distributed(run_distribute: bool, device_target: str = "CPU", timeout_s
     init()
     size = get_group_size()
     set_auto_parallel_context(parallel_mode=ParallelMode.DATA_PARALLEL, gradients_mean=True, device_num=size)
-    return DistInfo(rank=get_rank(), size=size, local_rank=launcher_local_rank())
+    return DistInfo(rank=get_rank(), size=size)

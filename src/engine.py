@@ -30,7 +30,7 @@ from .charset import Charset
 from .config import Config
 from .data.benchmarks import write_label_list
 from .data.mix import MixedSource
-from .data.pipeline import build_source, build_training_source, epoch_indices, make_dataset
+from .data.pipeline import SourceOptions, build_source, build_training_source, epoch_indices, make_dataset
 from .data.source import STATUS_OK, STATUS_REASONS, WordSource
 from .distributed import DistInfo
 from .errors import CrnnError, SetupError, UsageError
@@ -224,7 +224,8 @@ class Trainer:
     # ---------------------------------------------------------------- loop
     def _source_for_epoch(self, epoch: int) -> WordSource:
         if self.cfg.train_dataset == "rendered" and not self.cfg.train_dataset_path and epoch > 0:
-            return build_source("rendered", "", self.cfg, self.charset, training=True, epoch=epoch)
+            return build_source("rendered", "", self.charset, SourceOptions.from_config(self.cfg), training=True,
+                                epoch=epoch)
         return self.source
 
     def train(self) -> Dict:
@@ -364,8 +365,8 @@ class Trainer:
             self._keep_best(epoch, accuracy)
         if cfg.eval_during_train:
             if self.eval_source is None:
-                self.eval_source = build_source(cfg.train_eval_dataset, cfg.train_eval_dataset_path, cfg,
-                                                self.charset, training=False)
+                self.eval_source = build_source(cfg.train_eval_dataset, cfg.train_eval_dataset_path, self.charset,
+                                                SourceOptions.from_config(cfg), training=False)
             self._evaluate_and_record(epoch, cfg.train_eval_dataset, self.eval_source)
 
     def _evaluate_and_record(self, epoch: int, name: str, source: WordSource) -> float:

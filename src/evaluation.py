@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from .charset import Charset
 from .data.benchmarks import read_image_lexicons
-from .data.pipeline import build_source, eval_indices, make_dataset
+from .data.pipeline import SourceOptions, build_source, eval_indices, make_dataset
 from .data.source import STATUS_OK, SourceError, WordSource
 from .decoding import Decoder, GreedyDecoder
 from .decoding import build_decoder as build_decoder_kind
@@ -162,19 +162,19 @@ def build_shared_decoders(names: Sequence[str], charset: Charset, beam_width: in
     return decoders
 
 
-def evaluate_set(backend: Backend, cfg, charset: Charset, kind: str, path: str, decoder_names: Sequence[str],
-                 name: Optional[str] = None, optional_decoders: bool = False, progress: bool = True,
-                 shared: Optional[Dict[str, Decoder]] = None) -> Tuple[SetResult, List[Tuple[str, str, str, bool]]]:
+def evaluate_set(backend: Backend, charset: Charset, kind: str, path: str, decoder_names: Sequence[str],
+                 shared: Dict[str, Decoder], options: SourceOptions, batch_size: int, num_workers: int = 1,
+                 lexicon_delta: int = 3, name: Optional[str] = None, optional_decoders: bool = False,
+                 progress: bool = True) -> Tuple[SetResult, List[Tuple[str, str, str, bool]]]:
     """Run ``backend`` once over a set and score it with every decoder.
 
-    ``shared`` are the set-independent decoders (:func:`build_shared_decoders`; built here when not
-    given). With ``optional_decoders`` a decoder the set has no data for (lexicons outside IIIT5K) is
-    skipped with a log line instead of failing. Returns the result and the last decoder's records.
+    ``shared`` are the set-independent decoders (:func:`build_shared_decoders`); the per-image
+    lexicon decoders (``lex50``/``lex1k``) are built here from the set's own lexicons. With
+    ``optional_decoders`` a decoder the set has no data for (lexicons outside IIIT5K) is skipped
+    with a log line instead of failing. Returns the result and the last decoder's records:
+    (image, label, prediction, correct, confidence).
     """
-    if shared is None:
-        shared = build_shared_decoders(decoder_names, charset, cfg.beam_width, cfg.lexicon_delta, cfg.beam_prior,
-                                       cfg.beam_prior_weight)
-    source = build_source(kind, path, cfg, charset, training=False)
+    source = build_source(kind, path, charset, options, training=False)
     log.info(source.summary())
     decoders: Dict[str, Decoder] = {}
     for dec in decoder_names:
@@ -185,23 +185,23 @@ def evaluate_set(backend: Backend, cfg, charset: Charset, kind: str, path: str, 
         try:
             keys = [source.key(i) for i in range(len(source))]
             decoders[dec] = build_decoder_kind("lexicon", charset, per_image=read_image_lexicons(path, size, keys),
-                                               delta=cfg.lexicon_delta)
+                                               delta=lexicon_delta)
         except SourceError as err:
             if not optional_decoders:
                 raise
             log.info("%s: decoder %s not applicable (%s)", name or kind, dec, err)
     start = time.time()
-    outputs = collect_outputs(backend, source, cfg.eval_batch_size, cfg.num_parallel_workers, progress)
+    outputs = collect_outputs(backend, source, batch_size, num_workers, progress)
     rate = len(outputs.keys) / max(time.time() - start, 1e-9)
     result = SetResult(name or kind, len(outputs.keys), outputs.readable.count(False), rate)
-    records: List[Tuple[str, str, str, bool]] = []
+    records: List[Tuple[str, str, str, bool, float]] = []
     subsets = getattr(source, "subsets", {})
     for dec, decoder in decoders.items():
         start = time.time()
-        metric, _ = outputs.score(decoder, charset.case_sensitive)
+        metric, confidences = outputs.score(decoder, charset.case_sensitive)
         result.decode_images_per_s[dec] = len(outputs.keys) / max(time.time() - start, 1e-9)
         result.decoders[dec] = metric
-        records = metric.records
+        records = [(*record, conf) for record, conf in zip(metric.records, confidences)]
         for subset, mask in subsets.items():
             sub = WordAccuracy(case_sensitive=charset.case_sensitive)
             for (key, label, pred, _), keep, ok in zip(metric.records, mask, outputs.readable):

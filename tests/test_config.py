@@ -62,3 +62,21 @@ def test_user_errors_are_one_line_and_bugs_keep_their_traceback(tmp_path, monkey
     monkeypatch.setattr(recognizer.Recognizer, "from_exported", broken)
     with pytest.raises(ZeroDivisionError):
         eval_entry.main(["--model=x.onnx", f"--eval_dataset_path={tmp_path}"])
+
+
+def test_switches_have_one_grammar_in_config_and_scripts():
+    """``--x``, ``--x=True`` and ``--x=false`` mean the same in train/eval flags and in the scripts' switches."""
+    import argparse
+
+    from src.config import add_bool_flag
+
+    assert load_config(["--run_distribute"]).run_distribute is True
+    assert load_config(["--augment=false"]).augment is False
+    parser = argparse.ArgumentParser()
+    add_bool_flag(parser, "lexicons")
+    assert parser.parse_args([]).lexicons is False
+    assert parser.parse_args(["--lexicons"]).lexicons is True
+    assert parser.parse_args(["--lexicons=yes"]).lexicons is True
+    assert parser.parse_args(["--lexicons=False"]).lexicons is False
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--lexicons=maybe"])

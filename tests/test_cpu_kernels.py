@@ -22,7 +22,11 @@ def test_parse_verbose_counts_calls_and_time_per_implementation():
 
 def test_avx512_is_capped_and_a_users_choice_wins():
     env = {}
-    assert "capped" in choose_isa({"avx512f", "avx2"}, env) and env == {"ONEDNN_MAX_CPU_ISA": CAPPED_ISA}
+    assert "capped" in choose_isa({"avx512f", "avx2"}, env) and env["ONEDNN_MAX_CPU_ISA"] == CAPPED_ISA
+    child = dict(env)                                    # a rank or tool started by a capped process
+    assert "capped" in choose_isa({"avx512f"}, child) and child == env
+    child["ONEDNN_MAX_CPU_ISA"] = "AVX512_CORE"          # the user changed it for that child
+    assert "set by the user" in choose_isa({"avx512f"}, child) and child["ONEDNN_MAX_CPU_ISA"] == "AVX512_CORE"
     env = {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE"}
     assert "set by the user" in choose_isa({"avx512f"}, env) and env["ONEDNN_MAX_CPU_ISA"] == "AVX512_CORE"
     env = {"DNNL_MAX_CPU_ISA": "SSE41"}

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from src.data.benchmarks import BenchmarkSource
-from src.data.pipeline import build_source, epoch_indices, eval_indices, make_dataset
+from src.data.pipeline import SourceOptions, build_source, epoch_indices, eval_indices, make_dataset
 from src.data.source import STATUS_MISSING, STATUS_OK, STATUS_UNREADABLE, SourceError
 from src.data.synth import BAD_INDEX, MJSynthSource, word_from_filename
 from src.charset import OOV
@@ -106,7 +106,7 @@ def test_eval_indices_cover_everything_in_order():
 
 
 def test_pipeline_batches(cfg, charset, mjsynth_dir):
-    src = build_source("synth", mjsynth_dir, cfg, charset, training=True)
+    src = build_source("synth", mjsynth_dir, charset, SourceOptions.from_config(cfg), training=True)
     ds = make_dataset(src, epoch_indices(len(src), 4, 0, 0, True), 4, 2)
     batches = list(ds.create_tuple_iterator(num_epochs=1, output_numpy=True))
     assert len(batches) == 2
@@ -117,9 +117,9 @@ def test_pipeline_batches(cfg, charset, mjsynth_dir):
 
 
 def test_rendered_source_is_deterministic(cfg, charset):
-    a = build_source("rendered", "", cfg, charset, training=True, epoch=1)
-    b = build_source("rendered", "", cfg, charset, training=True, epoch=1)
+    a = build_source("rendered", "", charset, SourceOptions.from_config(cfg), training=True, epoch=1)
+    b = build_source("rendered", "", charset, SourceOptions.from_config(cfg), training=True, epoch=1)
     assert a.labels[:20] == b.labels[:20]
     assert np.array_equal(a[3][0], b[3][0])
-    c = build_source("rendered", "", cfg, charset, training=True, epoch=2)
+    c = build_source("rendered", "", charset, SourceOptions.from_config(cfg), training=True, epoch=2)
     assert a.labels[:20] != c.labels[:20]

@@ -37,7 +37,7 @@ def test_train_lowers_loss_then_eval_then_resume(tmp_path, mjsynth_dir, iiit5k_d
     assert res.returncode == 0, res.stderr[-3000:]
     assert "total=6" in res.stdout and "accuracy=" in res.stdout
     rows = open(preds).read().splitlines()
-    assert rows[0] == "image\tlabel\tprediction\tcorrect" and len(rows) == 7
+    assert rows[0] == "image\tlabel\tprediction\tcorrect\tconfidence" and len(rows) == 7
 
     res = run("train.py", *common, "--epoch_size=9", "--resume=auto")
     assert res.returncode == 0, res.stderr[-3000:]

@@ -114,3 +114,15 @@ def test_list_file_formats(tmp_path):
     (tmp_path / "l.txt").write_text("a.jpg hello\nb.png,World\n")
     assert [(os.path.basename(p), l) for p, l in parse_list_file(str(tmp_path / "l.txt"))] == [
         ("a.jpg", "hello"), ("b.png", "World")]
+
+
+def test_lmdb_writer_uses_the_charset_label_rules(charset):
+    from src.charset import EMPTY, OOV, TOO_LONG
+    from src.data.create_lmdb import label_problem
+
+    assert label_problem("Hello", charset) is None                     # case-folded like training labels
+    assert label_problem("café", charset) == OOV
+    assert label_problem("", charset) == EMPTY and label_problem("", None) == EMPTY
+    assert label_problem("abcdef", charset, max_length=5) == TOO_LONG
+    assert label_problem("abcdef", None, max_length=5) == TOO_LONG
+    assert label_problem("any thing!", None) is None                    # no alphabet: anything non-empty

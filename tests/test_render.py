@@ -2,10 +2,11 @@ import os
 import random
 
 import numpy as np
-from PIL import ImageFont
+import pytest
+from PIL import Image, ImageFont
 
-from src.data.render import (_curve, _edge_distractor, _text_mask, find_fonts, load_words, render_word, sample_text,
-                             write_mjsynth)
+from src.data.render import (_curve, _dot_matrix, _edge_distractor, _text_mask, find_backgrounds, find_fonts, load_words,
+                             render_word, sample_text, write_mjsynth)
 from src.data.synth import MJSynthSource
 
 
@@ -72,3 +73,49 @@ def test_edge_distractor_stays_in_the_padding():
         changed |= (np.abs(out - img).max(axis=(0, 2)) > 0)
     assert changed.any()                                          # something was drawn at least once
     assert not changed[8:152].any()                               # never closer than half the padding
+
+
+def test_backgrounds_spec_none_folder_and_missing(tmp_path):
+    assert find_backgrounds("none") == ()
+    Image.new("RGB", (300, 200), (0, 0, 255)).save(tmp_path / "blue.png")
+    (tmp_path / "notes.txt").write_text("not an image")
+    assert find_backgrounds(str(tmp_path)) == (str(tmp_path / "blue.png"),)
+    with pytest.raises(FileNotFoundError, match="no-such"):
+        find_backgrounds(str(tmp_path / "no-such"))
+
+
+def test_words_are_blended_into_the_photo(tmp_path):
+    """With a pure-blue photo as the only background, about a third of the words sit on blue."""
+    Image.new("RGB", (400, 300), (0, 0, 255)).save(tmp_path / "blue.png")
+    photos = find_backgrounds(str(tmp_path))
+    on_blue = 0
+    for seed in range(60):
+        img = render_word("Photo", random.Random(seed), find_fonts(), photos).astype(np.float32)
+        corner = img[:3, :3].reshape(-1, 3).mean(axis=0)                 # BGR: blue is channel 0
+        on_blue += corner[0] > 150 and corner[1] < 100 and corner[2] < 100
+    assert 8 <= on_blue <= 35
+
+
+def test_unreadable_background_is_skipped(tmp_path):
+    (tmp_path / "broken.jpg").write_bytes(b"not a jpeg")
+    photos = find_backgrounds(str(tmp_path))
+    for seed in range(10):                                              # never raises, always renders
+        assert render_word("ok", random.Random(seed), find_fonts(), photos).std() > 0
+
+
+def test_dot_matrix_keeps_the_word_as_separate_round_dots():
+    alpha = np.zeros((40, 120, 1), np.float32)
+    alpha[10:30, 10:110] = 1.0                                          # a solid bar
+    dots = _dot_matrix(alpha, random.Random(0), text_height=20)
+    assert dots.shape == alpha.shape and set(np.unique(dots)) <= {0.0, 1.0}
+    assert 0.2 * alpha.sum() < dots.sum() < 0.9 * alpha.sum()           # dots, not a fill
+    row = dots[20, :, 0]
+    assert ((row[1:] == 1) & (row[:-1] == 0)).sum() >= 5                # many separate dots along the bar
+    assert dots[:5].sum() == 0 and dots[35:].sum() == 0                 # nothing outside the glyphs
+
+
+def test_random_strings_mix_digits_into_letters_only_sometimes():
+    rng = random.Random(0)
+    texts = [sample_text(rng, ("word",)) for _ in range(3000)]
+    mixed = [t for t in texts if any(c.isdigit() for c in t) and any(c.isalpha() for c in t)]
+    assert 0.02 * len(texts) < len(mixed) < 0.08 * len(texts)

@@ -28,7 +28,8 @@ def main() -> int:
     from src import checkpoint
     from src.config import load_config
     from src.data.source import SourceError
-    from src.evaluation import discover_sets, evaluate_set
+    from src.data.pipeline import SourceOptions
+    from src.evaluation import build_shared_decoders, discover_sets, evaluate_set
     from src.recognizer import Recognizer
     from src.utils import setup_logging
 
@@ -41,8 +42,10 @@ def main() -> int:
             seen = args.offset + int(meta.get("global_step_num", 0)) * args.images_per_step
             recognizer = Recognizer.from_checkpoint(path, backend="auto", batch_size=cfg.eval_batch_size)
             for name, kind, root in sets:
-                result, _ = evaluate_set(recognizer.backend, cfg, recognizer.charset, kind, root, ["greedy"], name,
-                                         optional_decoders=True, progress=False)
+                greedy = build_shared_decoders(["greedy"], recognizer.charset, 1, 0)
+                result, _ = evaluate_set(recognizer.backend, recognizer.charset, kind, root, ["greedy"], greedy,
+                                         SourceOptions.from_config(cfg), cfg.eval_batch_size, cfg.num_parallel_workers,
+                                         name=name, optional_decoders=True, progress=False)
                 rows = [(name, result.decoders["greedy"])] + [(k, v["greedy"]) for k, v in result.subsets.items()]
                 with open(args.output, "a", encoding="utf-8") as f:
                     for set_name, metric in rows:

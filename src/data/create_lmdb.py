@@ -23,7 +23,8 @@ from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 import lmdb
 from tqdm import tqdm
 
-from ..charset import Charset
+from ..charset import EMPTY, TOO_LONG, Charset, ctc_min_frames
+from ..config import add_bool_flag
 from .benchmarks import parse_comma_annotation
 from .source import SourceError, read_lines
 from .synth import parse_synth_folder
@@ -101,6 +102,20 @@ class LmdbWriter:
         os.replace(self.partial, self.output)
 
 
+def label_problem(label: str, charset: Optional[Charset], max_length: int = 0) -> Optional[str]:
+    """Why ``label`` is not written (the charset's own rules and reasons), or None.
+
+    Without a charset only emptiness and ``max_length`` (0: any length) are checked; the CTC
+    frame count depends on the image width of the model that reads the LMDB, so it is
+    checked when training reads it, not here.
+    """
+    text = charset.normalize(label) if charset is not None else label
+    limit = max_length or max(len(text), 1)
+    if charset is None:
+        return EMPTY if not text else TOO_LONG if len(text) > limit else None
+    return charset.check(text, limit, num_frames=ctc_min_frames(text))
+
+
 def write_lmdb(output: str, items: Iterable[Item], total: Optional[int] = None, charset: Optional[Charset] = None,
                max_length: int = 0, map_size: int = 1 << 30) -> Tuple[int, Counter, List[str]]:
     """Validate and write ``items``; return (written, skip counts by reason, skipped names)."""
@@ -108,13 +123,7 @@ def write_lmdb(output: str, items: Iterable[Item], total: Optional[int] = None, 
     skips: Counter = Counter()
     skipped: List[str] = []
     for name, data, label in tqdm(items, total=total, desc="lmdb", unit="img", disable=None):
-        reason = None
-        if charset is not None:
-            text = charset.normalize(label)
-            if not text or any(c not in charset.index for c in text):
-                reason = "label empty or outside the alphabet"
-        if reason is None and max_length and len(label) > max_length:
-            reason = "label too long"
+        reason = label_problem(label, charset, max_length)
         if reason is None:
             try:
                 if data is None:
@@ -149,7 +158,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--format", default="auto", choices=("auto", "synth", "iiit5k", "list"))
     parser.add_argument("--alphabet", default="", help="drop labels with other characters (after lower-casing "
                                                        "unless --case_sensitive)")
-    parser.add_argument("--case_sensitive", action="store_true")
+    add_bool_flag(parser, "case_sensitive")
     parser.add_argument("--max_length", type=int, default=0, help="drop labels longer than this (0: keep all)")
     parser.add_argument("--map_size", type=int, default=1 << 30, help="initial map size in bytes (grows as needed)")
     args = parser.parse_args(argv)

@@ -7,6 +7,7 @@ uninterrupted run would, and every rank runs the same number of steps.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
 import numpy as np
@@ -27,18 +28,39 @@ BENCHMARKS = ("iiit5k", "ic03", "ic13", "ic15", "svt", "list")
 log = logging.getLogger("crnn")
 
 
-def build_source(name: str, path: str, cfg, charset: Charset, training: bool, epoch: int = 0) -> WordSource:
+@dataclass(frozen=True)
+class SourceOptions:
+    """What every source needs besides its name and path; :meth:`from_config` is the one place these
+    keys of ``default_config.yaml`` are read for data."""
+
+    image_size: Tuple[int, int] = (32, 100)   # image_height, image_width
+    max_text_length: int = 23
+    rendered_num_samples: int = 6400
+    seed: int = 0                             # the renderer's stream (evaluation uses seed + 7919)
+    fonts: str = ""
+    words: str = ""
+    backgrounds: str = ""
+
+    @classmethod
+    def from_config(cls, cfg) -> "SourceOptions":
+        return cls((cfg.image_height, cfg.image_width), cfg.max_text_length, cfg.rendered_num_samples, cfg.seed,
+                   cfg.rendered_fonts, cfg.rendered_words, cfg.rendered_backgrounds)
+
+
+def build_source(name: str, path: str, charset: Charset, options: SourceOptions, training: bool,
+                 epoch: int = 0) -> WordSource:
     """The source for dataset ``name`` at ``path``; training sources filter labels the model cannot learn."""
-    common = dict(charset=charset, image_size=(cfg.image_height, cfg.image_width),
-                  max_text_length=cfg.max_text_length, num_frames=sequence_length(cfg.image_width))
+    common = dict(charset=charset, image_size=options.image_size, max_text_length=options.max_text_length,
+                  num_frames=sequence_length(options.image_size[1]))
     if name == "synth":
         return MJSynthSource(path, "train" if training else "test", filter_labels=training, **common)
     if name == "rendered":
         if path:  # a folder written by `python -m src.data.render` is an MJSynth folder
             return MJSynthSource(path, "train" if training else "test", filter_labels=training, **common)
-        seed = cfg.seed if training else cfg.seed + 7919  # a held-out stream for evaluation
-        return RenderedSource(cfg.rendered_num_samples, epoch=epoch if training else 0, seed=seed,
-                              fonts=cfg.rendered_fonts, words=cfg.rendered_words, filter_labels=True, **common)
+        seed = options.seed if training else options.seed + 7919  # a held-out stream for evaluation
+        return RenderedSource(options.rendered_num_samples, epoch=epoch if training else 0, seed=seed,
+                              fonts=options.fonts, words=options.words, backgrounds=options.backgrounds,
+                              filter_labels=True, **common)
     if name == "lmdb":
         return LmdbSource(path, filter_labels=training, **common)
     if name in BENCHMARKS:
@@ -58,12 +80,13 @@ def build_training_source(cfg, charset: Charset) -> Tuple[WordSource, Optional[W
     :class:`MixedSource`: ``train_mix`` shares of every batch, real crops augmented when
     ``augment`` is on, ``holdout_fraction`` of each real set held out.
     """
+    options = SourceOptions.from_config(cfg)
     names = split_names(cfg.train_dataset)
     if len(names) == 1 and names[0] not in BENCHMARKS:
         if cfg.holdout_fraction > 0:
             log.warning("holdout_fraction applies to real crops (benchmark train sets, label lists); "
                         "nothing is held out of %s", names[0])
-        return build_source(names[0], cfg.train_dataset_path, cfg, charset, training=True), None
+        return build_source(names[0], cfg.train_dataset_path, charset, options, training=True), None
     paths = split_names(cfg.train_dataset_path) if len(names) > 1 else [cfg.train_dataset_path]
     if len(paths) != len(names):
         raise SourceError(f"train_dataset names {len(names)} datasets but train_dataset_path has {len(paths)} "
@@ -74,14 +97,14 @@ def build_training_source(cfg, charset: Charset) -> Tuple[WordSource, Optional[W
     parts, holdouts = [], []
     for name, path, count in zip(names, paths, batch_counts(shares, cfg.batch_size)):
         if name == "rendered" and not path:
-            parts.append(MixPart(name, lambda e: build_source("rendered", "", cfg, charset, True, epoch=e),
+            parts.append(MixPart(name, lambda e: build_source("rendered", "", charset, options, True, epoch=e),
                                  cfg.rendered_num_samples, count))
             continue
-        source = build_source(name, path, cfg, charset, training=True)
+        source = build_source(name, path, charset, options, training=True)
         log.info(source.summary())
         real = name in BENCHMARKS
         if real and cfg.holdout_fraction > 0:
-            source, held = split_holdout(source, cfg.holdout_fraction, cfg.seed)
+            source, held = split_holdout(source, cfg.holdout_fraction, cfg.holdout_seed or cfg.seed)
             holdouts.append(held)
         parts.append(MixPart(name, lambda e, s=source: s, len(source), count, augment=real and cfg.augment))
     holdout = None

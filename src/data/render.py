@@ -1,8 +1,9 @@
 """Rendered words: an MJSynth-style synthetic word generator.
 
 Each image follows the MJSynth recipe: a font, size and case, foreground/background
-colours (solid, gradient or textured), optional border and shadow, cut-off glyphs of
-neighbouring words at the crop edges, uneven illumination, rotation and perspective,
+colours (solid, gradient, textured, or a patch of a photograph the text is blended into),
+glyph styles (filled, bordered, outline-only, dot-matrix), optional shadow, cut-off glyphs
+of neighbouring words at the crop edges, uneven illumination, rotation and perspective,
 blur, noise, low resolution and JPEG compression, tight or loose crop.
 
 Two uses:
@@ -30,11 +31,14 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ..charset import ctc_min_frames
+from ..config import add_bool_flag
 from .source import ListSource
 
 log = logging.getLogger(__name__)
 
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", os.path.expanduser("~/.fonts"))
+BACKGROUND_DIRS = ("/usr/share/backgrounds",)  # Debian: mate-backgrounds, gnome-backgrounds (photos, textures)
+_IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp")
 WORD_LISTS = ("/usr/share/dict/words", "/usr/share/dict/american-english")
 _SKIP_FONT = re.compile(r"Math|Symbol|Nushu|Emoji|Braille|Mono-?Symbol|Ornament|Dingbat|D050000L", re.I)
 _WORD_RE = re.compile(r"^[A-Za-z0-9]+$")
@@ -78,6 +82,43 @@ def find_fonts(spec: str = "") -> Tuple[str, ...]:
 
 
 @lru_cache(maxsize=None)
+def find_backgrounds(spec: str = "") -> Tuple[str, ...]:
+    """Photo/texture files from ``spec`` (comma-separated files/folders), the system wallpaper folders when
+    empty, none for ``"none"``. Never point this at a test set: its crops would leak into training."""
+    if spec == "none":
+        return ()
+    roots = [p for p in spec.split(",") if p] if spec else [d for d in BACKGROUND_DIRS if os.path.isdir(d)]
+    files: List[str] = []
+    for root in roots:
+        if os.path.isfile(root):
+            files.append(root)
+        elif os.path.isdir(root):
+            files.extend(p for p in glob.glob(os.path.join(root, "**", "*"), recursive=True)
+                         if p.lower().endswith(_IMAGE_EXTS))
+        else:
+            raise FileNotFoundError(f"background images: no such file or folder {root}")
+    return tuple(sorted(set(files)))
+
+
+@lru_cache(maxsize=64)
+def _photo(path: str) -> Optional[np.ndarray]:
+    """A background photo as BGR float32, at most 768 px on its short side (decoded once per process)."""
+    try:
+        with Image.open(path) as im:
+            im.draft("RGB", (im.width // 2, im.height // 2))  # JPEG: decode at a reduced scale
+            rgb = im.convert("RGB")
+    except (OSError, ValueError) as e:
+        log.warning("background image %s unreadable (%s): skipped", path, e)
+        return None
+    scale = 768 / min(rgb.size)
+    if scale < 1:
+        rgb = rgb.resize((max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))), Image.BILINEAR)
+    if min(rgb.size) < 16:
+        return None
+    return np.asarray(rgb, np.float32)[:, :, ::-1].copy()
+
+
+@lru_cache(maxsize=None)
 def load_words(path: str = "") -> Tuple[str, ...]:
     """Alphanumeric words from ``path`` or the system dictionary (built-in list as a last resort)."""
     candidates = [path] if path else [p for p in WORD_LISTS if os.path.isfile(p)]
@@ -100,9 +141,13 @@ def _font(path: str, size: int):
 
 # ---------------------------------------------------------------------------- text sampling
 def sample_text(rng: random.Random, words: Sequence[str], max_length: int = 23, num_frames: int = 24) -> str:
-    """A dictionary word in a random case (mostly), or digits / alphanumerics, at most ``max_length`` long."""
+    """A dictionary word in a random case (mostly), or digits / random strings, at most ``max_length`` long.
+
+    Random strings mix letters and digits only half of the time: mixed strings taught the model
+    to read a round letter as a digit (``o`` -> ``0`` was the most common error on IIIT5K).
+    """
     r = rng.random()
-    if r < 0.75:
+    if r < 0.8:
         word = rng.choice(words)
         c = rng.random()
         if c < 0.45:  # real scene words are mostly capitals
@@ -111,10 +156,10 @@ def sample_text(rng: random.Random, words: Sequence[str], max_length: int = 23, 
             word = word.lower()
         elif c < 0.9:
             word = word[:1].upper() + word[1:].lower()
-    elif r < 0.87:
+    elif r < 0.9:
         word = str(rng.randint(0, 10 ** rng.randint(1, 8)))
     else:
-        alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+        alphabet = "abcdefghijklmnopqrstuvwxyz" + ("0123456789" if rng.random() < 0.5 else "")
         if rng.random() < 0.5:
             alphabet = alphabet.upper()[:26] + alphabet[26:]
         word = "".join(rng.choice(alphabet) for _ in range(rng.randint(2, 10)))
@@ -143,9 +188,37 @@ def _colour_pair(rng: random.Random) -> Tuple[np.ndarray, np.ndarray]:
         if rng.random() < 0.4:  # often near-grey, as much real signage and print
             g = rng.randint(0, 255)
             bg = np.clip(bg * 0.2 + g * 0.8, 0, 255)
-        lum = lambda c: 0.114 * c[0] + 0.587 * c[1] + 0.299 * c[2]  # noqa: E731 (BGR)
-        if abs(lum(bg) - lum(fg)) > 50:
+        if abs(_lum(bg) - _lum(fg)) > 50:
             return bg, fg
+
+
+def _lum(c: np.ndarray) -> float:
+    return float(0.114 * c[0] + 0.587 * c[1] + 0.299 * c[2])  # BGR
+
+
+def _photo_patch(rng: random.Random, h: int, w: int, photos: Sequence[str]) -> Optional[np.ndarray]:
+    """A random window of a random photo, resized to ``h`` x ``w`` (zoomed in up to 4x), or None."""
+    photo = _photo(rng.choice(photos))
+    if photo is None:
+        return None
+    ph, pw = photo.shape[:2]
+    zoom = rng.uniform(0.25, 1.5)  # window height in units of the crop height, up to the photo's size
+    wh = int(min(ph, max(8, h * zoom)))
+    ww = int(min(pw, max(8, wh * w / h)))
+    y, x = rng.randint(0, ph - wh), rng.randint(0, pw - ww)
+    patch = cv2.resize(photo[y:y + wh, x:x + ww], (w, h), interpolation=cv2.INTER_LINEAR)
+    if rng.random() < 0.3:  # out of focus behind the text
+        patch = cv2.GaussianBlur(patch, (0, 0), rng.uniform(1, 3))
+    return patch
+
+
+def _text_colour_for(patch: np.ndarray, fg: np.ndarray, rng: random.Random) -> np.ndarray:
+    """``fg`` if it stands out from the patch's mean luminance, else a dark or light colour that does."""
+    mean = patch.reshape(-1, 3).mean(axis=0)
+    if abs(_lum(fg) - _lum(mean)) > 70:
+        return fg
+    level = rng.uniform(0, 50) if _lum(mean) > 128 else rng.uniform(205, 255)
+    return np.clip(np.full(3, level) + [rng.gauss(0, 20) for _ in range(3)], 0, 255).astype(np.float32)
 
 
 def _background(rng: random.Random, h: int, w: int, colour: np.ndarray) -> np.ndarray:
@@ -188,11 +261,27 @@ def _text_mask(size: Tuple[int, int], origin: Tuple[float, float], text: str, fo
     return np.asarray(mask, np.float32)[:, :, None] / 255.0
 
 
-def render_word(text: str, rng: random.Random, fonts: Sequence[str]) -> np.ndarray:
+def _dot_matrix(alpha: np.ndarray, rng: random.Random, text_height: int) -> np.ndarray:
+    """The glyph mask redrawn as round dots on a square grid, as LED and dot-matrix displays show text."""
+    h, w = alpha.shape[:2]
+    pitch = max(3, int(text_height / rng.uniform(6, 10)))
+    cells = cv2.resize(alpha[:, :, 0], (max(1, w // pitch), max(1, h // pitch)), interpolation=cv2.INTER_AREA)
+    on = (cells > 0.35).astype(np.float32)
+    grid = cv2.resize(on, (on.shape[1] * pitch, on.shape[0] * pitch), interpolation=cv2.INTER_NEAREST)
+    yy, xx = np.mgrid[0:pitch, 0:pitch].astype(np.float32) - (pitch - 1) / 2
+    dot = (np.hypot(yy, xx) <= pitch * rng.uniform(0.3, 0.48)).astype(np.float32)
+    dots = grid * np.tile(dot, on.shape)
+    out = np.zeros((h, w), np.float32)
+    out[:dots.shape[0], :dots.shape[1]] = dots
+    return out[:, :, None]
+
+
+def render_word(text: str, rng: random.Random, fonts: Sequence[str], photos: Sequence[str] = ()) -> np.ndarray:
     """Render ``text`` to a BGR uint8 image of height ~32-64 and variable width.
 
     Occasionally a punctuation mark is drawn next to the word (as "snip." or "'s" in real
-    crops); it is not part of the label, which is ``text``.
+    crops); it is not part of the label, which is ``text``. With ``photos`` (image files),
+    a third of the words are blended into a window of a photograph, as MJSynth does.
     """
     font_path = rng.choice(fonts) if fonts else ""
     size = rng.randint(26, 48)
@@ -210,13 +299,26 @@ def render_word(text: str, rng: random.Random, fonts: Sequence[str]) -> np.ndarr
     w, h = tw + 2 * pad_x, th + 2 * pad_y
     origin = (pad_x - left, pad_y - top)
     alpha = _text_mask((w, h), origin, shown, font, tracking, stroke)
+    if rng.random() < 0.04:
+        alpha = _dot_matrix(alpha, rng, th)
+        stroke = 0
     bg_colour, fg_colour = _colour_pair(rng)
-    img = _background(rng, h, w, bg_colour)
+    patch = _photo_patch(rng, h, w, photos) if photos and rng.random() < 0.35 else None
+    if patch is not None:
+        img = patch
+        fg_colour = _text_colour_for(patch, fg_colour, rng)
+        alpha = alpha * rng.uniform(0.75, 1.0)  # blended, not pasted
+    else:
+        img = _background(rng, h, w, bg_colour)
     if rng.random() < 0.15:  # drop shadow
         dx, dy = rng.randint(-3, 3), rng.randint(1, 3)
         shadow = np.roll(np.roll(alpha, dy, axis=0), dx, axis=1)
         img = img * (1 - 0.6 * shadow)
-    if stroke and rng.random() < 0.6:  # border in another colour around the glyphs
+    if stroke >= 2 and rng.random() < 0.3:  # outline-only glyphs: the background shows through them
+        inner_alpha = _text_mask((w, h), origin, shown, font, tracking)
+        ring = np.clip(alpha - inner_alpha, 0, 1)
+        img = img * (1 - ring) + fg_colour * ring
+    elif stroke and rng.random() < 0.6:  # border in another colour around the glyphs
         inner_alpha = _text_mask((w, h), origin, shown, font, tracking)
         border = np.array([rng.randint(0, 255) for _ in range(3)], np.float32)
         img = img * (1 - alpha) + border * alpha
@@ -321,9 +423,14 @@ def _degrade(img: np.ndarray, rng: random.Random) -> np.ndarray:
 class WordRenderer:
     """Deterministic renderer: image ``i`` of epoch ``e`` depends only on (seed, e, i)."""
 
-    def __init__(self, seed: int = 0, fonts: str = "", words: str = "", max_length: int = 23) -> None:
+    def __init__(self, seed: int = 0, fonts: str = "", words: str = "", max_length: int = 23,
+                 backgrounds: str = "") -> None:
         self.seed = seed
         self.fonts = find_fonts(fonts)
+        self.photos = find_backgrounds(backgrounds)
+        if not self.photos and backgrounds != "none":
+            log.warning("no background photos found: rendering on plain, gradient and noise backgrounds only "
+                        "(scripts/setup.sh installs mate-backgrounds and gnome-backgrounds)")
         if not self.fonts:
             log.warning("no TrueType fonts found: rendering with Pillow's built-in font only "
                         "(scripts/setup.sh installs the font packages it uses)")
@@ -339,7 +446,7 @@ class WordRenderer:
     def image(self, epoch: int, index: int, text: str) -> np.ndarray:
         rng = self.rng(epoch, index)
         rng.random()  # decorrelate from the text draw
-        return render_word(text, rng, self.fonts)
+        return render_word(text, rng, self.fonts, self.photos)
 
 
 class RenderedSource(ListSource):
@@ -348,8 +455,8 @@ class RenderedSource(ListSource):
     name = "rendered"
 
     def __init__(self, num_samples: int, epoch: int = 0, seed: int = 0, fonts: str = "", words: str = "",
-                 **kwargs) -> None:
-        self.renderer = WordRenderer(seed, fonts, words, kwargs.get("max_text_length", 23))
+                 backgrounds: str = "", **kwargs) -> None:
+        self.renderer = WordRenderer(seed, fonts, words, kwargs.get("max_text_length", 23), backgrounds)
         self.epoch = epoch
         entries = [(f"rendered:{epoch}:{i}", self.renderer.text(epoch, i)) for i in range(num_samples)]
         super().__init__(entries, **kwargs)
@@ -363,11 +470,12 @@ class RenderedSource(ListSource):
 
 # ---------------------------------------------------------------------------- MJSynth-layout writer
 def write_mjsynth(output: str, num: int, seed: int = 0, fonts: str = "", words: str = "",
-                  val_fraction: float = 0.0, test_fraction: float = 0.0, per_dir: int = 1000) -> dict:
+                  val_fraction: float = 0.0, test_fraction: float = 0.0, per_dir: int = 1000,
+                  backgrounds: str = "") -> dict:
     """Write ``num`` rendered images as an MJSynth folder; return counts per split."""
     from tqdm import tqdm
 
-    renderer = WordRenderer(seed, fonts, words)
+    renderer = WordRenderer(seed, fonts, words, backgrounds=backgrounds)
     os.makedirs(output, exist_ok=True)
     lexicon: List[str] = []
     lex_index = {}
@@ -396,9 +504,9 @@ def write_mjsynth(output: str, num: int, seed: int = 0, fonts: str = "", words: 
     return {k: len(v) for k, v in splits.items()}
 
 
-def rendered_items(num: int, seed: int = 0, fonts: str = "", words: str = ""):
+def rendered_items(num: int, seed: int = 0, fonts: str = "", words: str = "", backgrounds: str = ""):
     """(name, JPEG bytes, label) for ``num`` rendered words, for the LMDB writer."""
-    renderer = WordRenderer(seed, fonts, words)
+    renderer = WordRenderer(seed, fonts, words, backgrounds=backgrounds)
     for i in range(num):
         text = renderer.text(0, i)
         ok, enc = cv2.imencode(".jpg", renderer.image(0, i, text), [cv2.IMWRITE_JPEG_QUALITY, 95])
@@ -413,9 +521,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fonts", default="", help="font files/folders, comma separated (default: system fonts)")
     parser.add_argument("--words", default="", help="word list (default: /usr/share/dict/words)")
+    parser.add_argument("--backgrounds", default="",
+                        help="photo files/folders, comma separated (default: /usr/share/backgrounds; none: no photos)")
     parser.add_argument("--val_fraction", type=float, default=0.0)
     parser.add_argument("--test_fraction", type=float, default=0.0)
-    parser.add_argument("--lmdb", action="store_true", help="write an image+label LMDB instead of a folder")
+    add_bool_flag(parser, "lmdb", help="write an image+label LMDB instead of a folder")
     args = parser.parse_args(argv)
     if args.num <= 0:
         parser.error("--num must be > 0")
@@ -424,11 +534,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.lmdb:
         from .create_lmdb import write_lmdb
 
-        written, _, _ = write_lmdb(args.output, rendered_items(args.num, args.seed, args.fonts, args.words), args.num)
+        written, _, _ = write_lmdb(args.output, rendered_items(args.num, args.seed, args.fonts, args.words,
+                                                                       args.backgrounds), args.num)
         counts = {"train": written}
     else:
         counts = write_mjsynth(args.output, args.num, args.seed, args.fonts, args.words,
-                               args.val_fraction, args.test_fraction)
+                               args.val_fraction, args.test_fraction, backgrounds=args.backgrounds)
     elapsed = time.time() - start
     print(f"wrote {args.num} images to {args.output} ({counts}) in {elapsed:.1f}s = {args.num / elapsed:.0f} img/s")
     return 0

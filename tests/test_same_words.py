@@ -1,0 +1,64 @@
+"""One recognizer everywhere: infer.py, eval.py --save_predictions, Recognizer.predict and
+bench/bench_infer.py give the same words and confidences for the same images, per backend."""
+import csv
+import os
+import subprocess
+import sys
+
+import pytest
+
+from src.recognizer import SHIPPED_CHECKPOINT, Recognizer
+from tests.conftest import ROOT
+
+BATCH = 4  # one batch size everywhere: it changes float sums in the last digits
+
+
+def run(*args):
+    res = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return res
+
+
+def read_tsv(path, text_col, conf_col):
+    with open(path, encoding="utf-8") as f:
+        rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[1:]
+    return {os.path.basename(r[0]): (r[text_col], float(r[conf_col])) for r in rows}
+
+
+@pytest.fixture(scope="module")
+def shipped_onnx(tmp_path_factory):
+    if not os.path.isfile(SHIPPED_CHECKPOINT):
+        pytest.skip(f"{SHIPPED_CHECKPOINT} is not in this checkout")
+    base = tmp_path_factory.mktemp("onnx") / "crnn"
+    run("export.py", f"--checkpoint_path={SHIPPED_CHECKPOINT}", "--file_format=ONNX", f"--batch_size={BATCH}",
+        f"--file_name={base}")
+    return f"{base}.onnx"
+
+
+@pytest.mark.parametrize("backend", ["mindspore", "onnxruntime"])
+def test_every_entry_point_reads_the_same_words(backend, shipped_onnx, iiit5k_dir, tmp_path):
+    images = os.path.join(iiit5k_dir, "test")
+    model = ["--backend", "mindspore"] if backend == "mindspore" else ["--model", shipped_onnx]
+    infer = tmp_path / "infer.tsv"
+    run("infer.py", images, *model, "--batch_size", str(BATCH), "--output", str(infer))
+    evaluated = tmp_path / "eval.tsv"
+    eval_model = ([f"--checkpoint_path={SHIPPED_CHECKPOINT}", "--backend=mindspore"] if backend == "mindspore"
+                  else [f"--model={shipped_onnx}"])
+    run("eval.py", "--eval_dataset=iiit5k", f"--eval_dataset_path={iiit5k_dir}", *eval_model,
+        f"--eval_batch_size={BATCH}", f"--save_predictions={evaluated}")
+    bench = tmp_path / "bench.tsv"
+    run("bench/bench_infer.py", "--backend", backend, "--data", iiit5k_dir, "--batch_size", str(BATCH),
+        "--no_kernels", "--save_predictions", str(bench))
+    rec = (Recognizer.from_checkpoint(batch_size=BATCH) if backend == "mindspore"
+           else Recognizer.from_exported(shipped_onnx))
+    names = sorted(os.listdir(images))
+    api = {n: rec.predict(os.path.join(images, n))[0] for n in names}
+
+    results = {"infer.py": read_tsv(infer, 1, 2), "eval.py": read_tsv(evaluated, 2, 4),
+               "bench_infer.py": read_tsv(bench, 1, 2)}
+    assert sum(bool(text) for text, _ in api.values()) >= 4          # the shipped model reads words here
+    for where, got in results.items():
+        assert sorted(got) == names, where
+        for n in names:
+            assert got[n][0] == api[n][0], (where, n, got[n], api[n])
+            assert got[n][1] == pytest.approx(api[n][1], abs=2e-4), (where, n, got[n], api[n])
