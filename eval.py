@@ -6,14 +6,15 @@ an LMDB or an MJSynth test split — or on every benchmark under a folder.
     python eval.py ... --model=crnn.onnx                          # an exported model (onnxruntime)
     python eval.py --eval_dataset=all --eval_dataset_path=../shared/data --checkpoint_path=...   # every set
 """
+import dataclasses
 import sys
 from typing import List
 
 from src.config import load_config_or_exit
 
 
-def load_backend(cfg):
-    """(backend, charset) from --model or --checkpoint_path, through the one Recognizer."""
+def load_recognizer(cfg):
+    """The one Recognizer from --model (its own input size and resizing) or --checkpoint_path."""
     from src.charset import Charset
     from src.errors import UsageError
     from src.recognizer import Recognizer
@@ -23,10 +24,11 @@ def load_backend(cfg):
     elif cfg.checkpoint_path:
         recognizer = Recognizer.from_checkpoint(cfg.checkpoint_path, Charset.from_config(cfg).alphabet, cfg.case_sensitive,
                                                 cfg.hidden_size, (cfg.image_height, cfg.image_width),
-                                                cfg.device_target, cfg.backend, batch_size=cfg.eval_batch_size)
+                                                cfg.device_target, cfg.backend, batch_size=cfg.eval_batch_size,
+                                                interpolation=cfg.resize_interpolation)
     else:
         raise UsageError("no --checkpoint_path (or --model) given")
-    return recognizer.backend, recognizer.charset
+    return recognizer
 
 
 def write_predictions(path: str, rows: List[tuple], with_set: bool) -> None:
@@ -52,14 +54,16 @@ def main(argv=None) -> int:
     many = cfg.eval_dataset == "all"
     try:
         setup_context(cfg)
-        backend, charset = load_backend(cfg)
+        recognizer = load_recognizer(cfg)
+        backend, charset = recognizer.backend, recognizer.charset
+        options = dataclasses.replace(SourceOptions.from_config(cfg), image_size=recognizer.image_size,
+                                      interpolation=recognizer.interpolation)
         sets = discover_sets(cfg.eval_dataset_path) if many else [(cfg.eval_dataset, cfg.eval_dataset, cfg.eval_dataset_path)]
         shared = build_shared_decoders(names, charset, cfg.beam_width, cfg.lexicon_delta, cfg.beam_prior,
                                        cfg.beam_prior_weight)
         results, rows = [], []
         for set_name, kind, path in sets:
-            result, records = evaluate_set(backend, charset, kind, path, names, shared, SourceOptions.from_config(cfg),
-                                           cfg.eval_batch_size, cfg.num_parallel_workers, cfg.lexicon_delta,
+            result, records = evaluate_set(backend, charset, kind, path, names, shared, options, cfg.eval_batch_size, cfg.num_parallel_workers, cfg.lexicon_delta,
                                            name=set_name, optional_decoders=many)
             results.append(result)
             rows += [((set_name,) if many else ()) + tuple(r) for r in records]

@@ -45,7 +45,8 @@ def main(argv=None) -> int:
     os.chmod(path, 0o666 & ~umask)  # MindSpore writes the model read-only for its owner
     meta = {"format": cfg.file_format, "batch_size": cfg.batch_size, "alphabet": charset.alphabet,
             "case_sensitive": charset.case_sensitive, "image_height": cfg.image_height,
-            "image_width": cfg.image_width, "checkpoint": os.path.basename(cfg.checkpoint_path)}
+            "image_width": cfg.image_width, "resize_interpolation": cfg.resize_interpolation,
+            "checkpoint": os.path.basename(cfg.checkpoint_path)}
     with open(f"{cfg.file_name}.json", "w", encoding="utf-8") as f:
         json.dump(meta, f, indent=1)
     print(f"exported {path} (batch {cfg.batch_size}) and {cfg.file_name}.json")

@@ -43,8 +43,8 @@ def train_rate(cfg, charset, batch_size: int, steps: int) -> float:
     step = build_train_step(cfg, net, charset, 1000)
     step.set_train(True)
     rng = np.random.default_rng(0)
-    images = Tensor(rng.uniform(-1, 1, (batch_size, 3, 32, 100)).astype(np.float32))
-    labels = Tensor(rng.integers(0, 36, (batch_size, 23)).astype(np.int32))
+    images = Tensor(rng.uniform(-1, 1, (batch_size, 3, cfg.image_height, cfg.image_width)).astype(np.float32))
+    labels = Tensor(rng.integers(0, charset.blank, (batch_size, cfg.max_text_length)).astype(np.int32))
     lengths = Tensor(np.full(batch_size, 8, np.int32))
     weight = Tensor(np.ones(batch_size, np.float32))
     step(images, labels, lengths, weight)  # compile
@@ -66,6 +66,7 @@ def main() -> int:
     from src.config import load_config
     from src.data.create_lmdb import write_lmdb
     from src.data.lmdb_dataset import LmdbSource
+    from src.data.pipeline import SourceOptions
     from src.data.render import RenderedSource, rendered_items, write_mjsynth
     from src.data.synth import MJSynthSource
     from src.utils import setup_context
@@ -73,7 +74,7 @@ def main() -> int:
     cfg = load_config([])
     setup_context(cfg)
     charset = Charset.from_config(cfg)
-    kw = dict(charset=charset, image_size=(32, 100), max_text_length=23, num_frames=24)
+    kw = SourceOptions.from_config(cfg).source_kwargs(charset)
     batches = max(2, args.num // args.batch_size - 2)
     with tempfile.TemporaryDirectory() as tmp:
         folder, db = os.path.join(tmp, "folder"), os.path.join(tmp, "db")

@@ -33,16 +33,14 @@ def main() -> int:
     args = parser.parse_args()
 
     import numpy as np
-    import mindspore as ms
 
-    from src import checkpoint
     from src.charset import Charset
     from src.config import load_config
     from src.data.benchmarks import BenchmarkSource, read_image_lexicons
+    from src.data.pipeline import SourceOptions
     from src.evaluation import Outputs, collect_outputs
     from src.decoding import build_decoder
-    from src.inference import MindSporeBackend
-    from src.model import build_crnn
+    from src.recognizer import Recognizer
 
     root = args.data
     if not os.path.isfile(os.path.join(root, "lexicon_medium.txt")):
@@ -53,10 +51,8 @@ def main() -> int:
                        capture_output=True)
         root = tmp
     cfg = load_config([])
-    ms.set_device("CPU")
     charset = Charset.from_config(cfg)
-    source = BenchmarkSource("iiit5k", root, charset=charset, image_size=(32, 100), max_text_length=23,
-                             num_frames=24)
+    source = BenchmarkSource("iiit5k", root, **SourceOptions.from_config(cfg).source_kwargs(charset))
     keys = [source.key(i) for i in range(len(source))]
     stamp = f"{os.path.abspath(args.checkpoint_path)}:{os.path.getmtime(args.checkpoint_path)}"
     if os.path.isfile(args.cache) and str(np.load(args.cache)["stamp"]) == stamp:
@@ -65,10 +61,9 @@ def main() -> int:
                           list(data["log_probs"]))
         net_rate = float(data["net_rate"])
     else:
-        net = build_crnn(cfg, charset.num_classes)
-        checkpoint.load_into(net, args.checkpoint_path, charset.alphabet)
+        recognizer = Recognizer.from_checkpoint(args.checkpoint_path, charset.alphabet, batch_size=64)
         start = time.perf_counter()
-        outputs = collect_outputs(MindSporeBackend(net), source, 64, 1, progress=False)
+        outputs = collect_outputs(recognizer.backend, source, 64, 1, progress=False)
         net_rate = len(keys) / (time.perf_counter() - start)
         np.savez(args.cache, stamp=stamp, readable=np.array(outputs.readable),
                  log_probs=np.stack(outputs.log_probs), net_rate=net_rate)

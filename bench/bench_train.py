@@ -66,8 +66,8 @@ def main() -> int:
 
     if args.data == "memory":
         rng = np.random.default_rng(0)
-        batch = (Tensor(rng.uniform(-1, 1, (args.batch_size, 3, 32, 100)).astype(np.float32)),
-                 Tensor(rng.integers(0, 36, (args.batch_size, 23)).astype(np.int32)),
+        batch = (Tensor(rng.uniform(-1, 1, (args.batch_size, 3, cfg.image_height, cfg.image_width)).astype(np.float32)),
+                 Tensor(rng.integers(0, charset.blank, (args.batch_size, cfg.max_text_length)).astype(np.int32)),
                  Tensor(rng.integers(3, 10, args.batch_size).astype(np.int32)),
                  Tensor(np.ones(args.batch_size, np.float32)))
         batches = (batch for _ in range(args.steps + args.warmup))

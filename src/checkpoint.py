@@ -98,7 +98,19 @@ def load_into(net: nn.Cell, path: str, alphabet: Optional[str] = None) -> Dict:
     not_loaded, _ = ms.load_param_into_net(net, params, strict_load=True)
     if not_loaded:
         raise CheckpointError(f"checkpoint {path}: parameters not loaded: {not_loaded[:8]}")
+    unused = unused_network_tensors(net, params)
+    if unused:
+        log.info("checkpoint %s: %d tensors the network does not use: %s%s", path, len(unused), ", ".join(unused),
+                 " (the reference V2's bn1, which its forward pass never calls)" if all(".bn1." in u for u in unused)
+                 else "")
     return meta
+
+
+def unused_network_tensors(net: nn.Cell, params: Dict[str, ms.Parameter]) -> List[str]:
+    """Tensors named like network layers (not optimizer state) that ``net`` has no parameter for."""
+    own = {p.name for p in net.get_parameters()}
+    prefixes = {name.split(".", 1)[0] + "." for name in own}
+    return sorted(n for n in params if n not in own and any(n.startswith(p) for p in prefixes))
 
 
 HEAD_PREFIX = "rnn.1.embedding."  # the CTC head: the last BiLSTM block's Dense

@@ -32,6 +32,7 @@ CHOICES = {
     "optimizer": ("momentum", "adam"),
     "file_format": ("MINDIR", "ONNX", "AIR"),
     "backend": ("auto", "mindspore"),
+    "resize_interpolation": ("bilinear", "area"),
     "train_eval_dataset": DATASETS,
     "eval_dataset": DATASETS + ("all",),
 }

@@ -20,7 +20,7 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .charset import Charset
-from .data.transforms import ImageError, decode_bgr, preprocess, to_bgr
+from .data.transforms import INTERPOLATIONS, ImageError, decode_bgr, preprocess, to_bgr
 from .decoding import Decoder, build_decoder
 from .errors import CrnnError
 from .inference import Backend, MindSporeBackend, fastest_cpu_backend, load_exported, log_softmax, run_batched
@@ -62,12 +62,15 @@ class Recognizer:
 
     def __init__(self, backend: Backend, charset: Charset, image_size: Tuple[int, int] = (32, 100),
                  decoder: str = "greedy", batch_size: int = 64, beam_width: int = 10,
-                 lexicon: Sequence[str] = ()) -> None:
+                 lexicon: Sequence[str] = (), interpolation: str = "bilinear") -> None:
         if batch_size <= 0:
             raise RecognizerError(f"batch_size must be > 0 (got {batch_size})")
         self.backend = backend
         self.charset = charset
         self.image_size = image_size
+        if interpolation not in INTERPOLATIONS:
+            raise RecognizerError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
+        self.interpolation = interpolation
         self.batch_size = backend.batch_size or batch_size
         self.decoder_name = decoder
         #: why this backend was chosen (set by ``backend="auto"``)
@@ -121,11 +124,12 @@ class Recognizer:
             raise RecognizerError(f"{path} was exported with alphabet {model_alphabet!r}, not {alphabet!r}")
         charset = Charset(model_alphabet, meta.get("case_sensitive", False))
         size = (int(meta.get("image_height", 32)), int(meta.get("image_width", 100)))
+        kwargs.setdefault("interpolation", meta.get("resize_interpolation", "bilinear"))
         return cls(backend, charset, size, **kwargs)
 
     def preprocess(self, images: Sequence[ImageInput]) -> np.ndarray:
         """Network input [N, 3, H, W] float32 for any number of images of any sizes."""
-        return np.stack([preprocess(load_image(img), self.image_size) for img in images])
+        return np.stack([preprocess(load_image(img), self.image_size, self.interpolation) for img in images])
 
     def log_probs(self, batch: np.ndarray) -> np.ndarray:
         """Per-frame log-probabilities [T, N, C] of a preprocessed batch."""

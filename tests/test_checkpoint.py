@@ -56,3 +56,24 @@ def test_prune_keeps_newest(tmp_path, cfg, charset):
     checkpoint.prune(str(tmp_path), 2)
     assert [os.path.basename(p) for p in checkpoint.list_checkpoints(str(tmp_path))] == ["crnn-1_2.ckpt",
                                                                                          "crnn-1_10.ckpt"]
+
+
+def test_reference_checkpoint_with_its_unused_bn1_loads_and_says_so(tmp_path, cfg, charset, caplog):
+    """The reference's V2 defines vgg.bn1 (never called): its checkpoints carry 4 extra tensors."""
+    import logging
+
+    import mindspore as ms
+    import numpy as np
+
+    net = build_crnn(cfg, charset.num_classes)
+    entries = [{"name": p.name, "data": p.data} for p in net.get_parameters()]
+    for name, value in (("gamma", 1.0), ("beta", 0.0), ("moving_mean", 0.0), ("moving_variance", 1.0)):
+        entries.append({"name": f"vgg.bn1.{name}", "data": ms.Tensor(np.full(512, value, np.float32))})
+    entries.append({"name": "moment1.vgg.conv1.conv.weight", "data": ms.Tensor(np.zeros(1, np.float32))})
+    path = str(tmp_path / "reference.ckpt")
+    ms.save_checkpoint(entries, path)
+    with caplog.at_level(logging.INFO):
+        checkpoint.load_into(build_crnn(cfg, charset.num_classes), path)
+    lines = [r.getMessage() for r in caplog.records if "does not use" in r.getMessage()]
+    assert len(lines) == 1 and "4 tensors" in lines[0] and "vgg.bn1.gamma" in lines[0] and "reference V2" in lines[0]
+    assert "moment1" not in lines[0]                                  # optimizer state is not a network layer

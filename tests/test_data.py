@@ -1,6 +1,7 @@
 import os
 from collections import Counter
 
+import cv2
 import numpy as np
 import pytest
 
@@ -123,3 +124,32 @@ def test_rendered_source_is_deterministic(cfg, charset):
     assert np.array_equal(a[3][0], b[3][0])
     c = build_source("rendered", "", charset, SourceOptions.from_config(cfg), training=True, epoch=2)
     assert a.labels[:20] != c.labels[:20]
+
+
+def reference_preprocess(path, size):
+    """The reference CRNN's preprocessing, re-stated: PIL RGB -> BGR array, MindSpore's Resize (bilinear),
+    Normalize(127.5, 127.5), HWC2CHW."""
+    import mindspore.dataset.vision as vision
+    from PIL import Image
+
+    r, g, b = Image.open(path).convert("RGB").split()
+    bgr = np.array(Image.merge("RGB", (b, g, r)))
+    return vision.HWC2CHW()(vision.Normalize([127.5] * 3, [127.5] * 3)(vision.Resize(size)(bgr)))
+
+
+def test_preprocessing_matches_the_reference_on_odd_sizes(tmp_path):
+    from src.data.transforms import decode_bgr, preprocess
+
+    rng = np.random.default_rng(0)
+    differs_with_area = 0
+    for h, w in [(10, 2000), (300, 900), (7, 5), (120, 40), (33, 101), (64, 200), (1, 1)]:
+        img = cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (0, 0), 1.0)
+        path = str(tmp_path / f"{h}x{w}.png")
+        cv2.imwrite(path, img)
+        ref = reference_preprocess(path, (32, 100))
+        ours = preprocess(decode_bgr(open(path, "rb").read()), (32, 100))
+        assert ours.shape == ref.shape == (3, 32, 100)
+        assert np.abs(ours - ref).max() <= 1 / 127.5 + 1e-6, (h, w)   # at most one grey level apart
+        area = preprocess(decode_bgr(open(path, "rb").read()), (32, 100), "area")
+        differs_with_area += np.abs(area - ref).max() > 10 / 127.5    # the option changes big shrinks only
+    assert differs_with_area == 3

@@ -40,18 +40,23 @@ class SourceOptions:
     fonts: str = ""
     words: str = ""
     backgrounds: str = ""
+    interpolation: str = "bilinear"           # resize_interpolation
 
     @classmethod
     def from_config(cls, cfg) -> "SourceOptions":
         return cls((cfg.image_height, cfg.image_width), cfg.max_text_length, cfg.rendered_num_samples, cfg.seed,
-                   cfg.rendered_fonts, cfg.rendered_words, cfg.rendered_backgrounds)
+                   cfg.rendered_fonts, cfg.rendered_words, cfg.rendered_backgrounds, cfg.resize_interpolation)
+
+    def source_kwargs(self, charset: Charset) -> dict:
+        """The keyword arguments every :class:`WordSource` takes."""
+        return dict(charset=charset, image_size=self.image_size, max_text_length=self.max_text_length,
+                    num_frames=sequence_length(self.image_size[1]), interpolation=self.interpolation)
 
 
 def build_source(name: str, path: str, charset: Charset, options: SourceOptions, training: bool,
                  epoch: int = 0) -> WordSource:
     """The source for dataset ``name`` at ``path``; training sources filter labels the model cannot learn."""
-    common = dict(charset=charset, image_size=options.image_size, max_text_length=options.max_text_length,
-                  num_frames=sequence_length(options.image_size[1]))
+    common = options.source_kwargs(charset)
     if name == "synth":
         return MJSynthSource(path, "train" if training else "test", filter_labels=training, **common)
     if name == "rendered":

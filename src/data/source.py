@@ -53,9 +53,10 @@ class WordSource:
     name = "words"
 
     def __init__(self, charset: Charset, image_size: Tuple[int, int], max_text_length: int, num_frames: int,
-                 filter_labels: bool = True, skips: Optional[Counter] = None) -> None:
+                 filter_labels: bool = True, skips: Optional[Counter] = None, interpolation: str = "bilinear") -> None:
         self.charset = charset
         self.image_size = image_size
+        self.interpolation = interpolation
         self.max_text_length = max_text_length
         self.num_frames = num_frames
         self.filter_labels = filter_labels
@@ -100,7 +101,7 @@ class WordSource:
             if problem:
                 status = _LABEL_STATUS[problem]
             else:
-                image = resize(self.load_image(index), self.image_size)
+                image = resize(self.load_image(index), self.image_size, self.interpolation)
         except MissingSample:
             status = STATUS_NO_KEY
         except FileNotFoundError:
@@ -128,8 +129,8 @@ class ListSource(WordSource):
 
     def __init__(self, entries: Iterable[Tuple[str, str]], charset: Charset, image_size: Tuple[int, int],
                  max_text_length: int, num_frames: int, filter_labels: bool = True,
-                 skips: Optional[Counter] = None) -> None:
-        super().__init__(charset, image_size, max_text_length, num_frames, filter_labels, skips)
+                 skips: Optional[Counter] = None, interpolation: str = "bilinear") -> None:
+        super().__init__(charset, image_size, max_text_length, num_frames, filter_labels, skips, interpolation)
         self.keys: List[str] = []
         self.labels: List[str] = []
         seen = set()

@@ -2,7 +2,8 @@
 
 Images are decoded to 3-channel BGR uint8 whatever they were on disk (grayscale,
 RGBA, 16-bit, palette), resized to the network size without keeping the aspect
-ratio (as the reference does), then normalised to (x - 127.5) / 127.5 in CHW.
+ratio, bilinearly (as the reference does; ``area`` is an option), then normalised to
+(x - 127.5) / 127.5 in CHW.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ cv2.setNumThreads(1)  # the data pipeline parallelises over workers, not inside 
 
 MEAN = 127.5
 STD = 127.5
+#: ``bilinear``: always (the reference); ``area``: area averaging when shrinking more than 2x, else bilinear
+INTERPOLATIONS = ("bilinear", "area")
 
 
 class ImageError(ValueError):
@@ -47,11 +50,14 @@ def to_bgr(img: np.ndarray) -> np.ndarray:
     return img
 
 
-def resize(img: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
-    """Resize BGR uint8 to (height, width) with bilinear interpolation (area when shrinking a lot)."""
+def resize(img: np.ndarray, size: Tuple[int, int], interpolation: str = "bilinear") -> np.ndarray:
+    """Resize BGR uint8 to (height, width); ``interpolation`` is one of :data:`INTERPOLATIONS`."""
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
     height, width = size
     h, w = img.shape[:2]
-    interp = cv2.INTER_AREA if h > 2 * height or w > 2 * width else cv2.INTER_LINEAR
+    shrink_a_lot = h > 2 * height or w > 2 * width
+    interp = cv2.INTER_AREA if interpolation == "area" and shrink_a_lot else cv2.INTER_LINEAR
     return cv2.resize(img, (width, height), interpolation=interp)
 
 
@@ -60,8 +66,8 @@ def normalize(img: np.ndarray) -> np.ndarray:
     return ((img.astype(np.float32) - MEAN) / STD).transpose(2, 0, 1)
 
 
-def preprocess(img: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+def preprocess(img: np.ndarray, size: Tuple[int, int], interpolation: str = "bilinear") -> np.ndarray:
     """The network input of one BGR image: resize to ``size`` (height, width), then :func:`normalize`.
     The Recognizer calls this; the data pipeline runs the same two functions (the sources resize, so
     augmentation sees uint8 pixels, and the pipeline maps :func:`normalize` over the batches)."""
-    return normalize(resize(img, size))
+    return normalize(resize(img, size, interpolation))
