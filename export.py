@@ -3,7 +3,9 @@
     python export.py --checkpoint_path=ckpt_0/crnn-10_14110.ckpt --file_format=ONNX --batch_size=64 --file_name=crnn
 
 Writes <file_name>.<mindir|onnx|air> and <file_name>.json (alphabet, input size, batch size)
-so that infer.py / eval.py --model need no training config.
+so that infer.py / eval.py --model need no training config. With ONNX, ``--int8=auto`` also
+writes <file_name>_int8.onnx (+ .json): static or dynamic quantisation, whichever runs faster
+on this machine with predictions agreeing with fp32 (``static``/``dynamic`` force one).
 """
 import json
 import os
@@ -28,6 +30,8 @@ def main(argv=None) -> int:
             raise UsageError("no --checkpoint_path given")
         if cfg.file_format == "AIR" and cfg.device_target != "Ascend":
             raise UsageError("AIR export needs --device_target=Ascend; use MINDIR or ONNX here")
+        if cfg.int8 != "none" and cfg.file_format != "ONNX":
+            raise UsageError(f"--int8={cfg.int8} needs --file_format=ONNX (int8 models run in ONNX Runtime)")
         setup_context(cfg)
         charset = Charset.from_config(cfg)
         net = build_crnn(cfg, charset.num_classes)
@@ -47,10 +51,22 @@ def main(argv=None) -> int:
             "case_sensitive": charset.case_sensitive, "image_height": cfg.image_height,
             "image_width": cfg.image_width, "resize_interpolation": cfg.resize_interpolation,
             "checkpoint": os.path.basename(cfg.checkpoint_path)}
-    with open(f"{cfg.file_name}.json", "w", encoding="utf-8") as f:
-        json.dump(meta, f, indent=1)
+    write_meta(cfg.file_name, meta)
     print(f"exported {path} (batch {cfg.batch_size}) and {cfg.file_name}.json")
+    if cfg.int8 != "none":
+        from src.quantize import choose_int8
+
+        int8_name = f"{cfg.file_name}_int8"
+        mode, note = choose_int8(path, f"{int8_name}.onnx", cfg.int8, cfg.batch_size,
+                                 (cfg.image_height, cfg.image_width))
+        write_meta(int8_name, dict(meta, int8=mode))
+        print(f"exported {int8_name}.onnx and {int8_name}.json: {note}")
     return 0
+
+
+def write_meta(name: str, meta: dict) -> None:
+    with open(f"{name}.json", "w", encoding="utf-8") as f:
+        json.dump(meta, f, indent=1)
 
 
 if __name__ == "__main__":

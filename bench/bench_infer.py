@@ -3,7 +3,8 @@
     python bench/bench_infer.py --backend onnxruntime --batch_size 64 --checkpoint_path checkpoints/crnn_cpu.ckpt
 
 Backends: mindspore (the checkpoint), mindir, onnxruntime (fp32), onnxruntime-int8
-(dynamic or, with --int8_mode static, calibrated on rendered words). Timed: file read +
+(--int8_mode auto: static or dynamic, whichever is faster here, as export.py --int8=auto; static is
+calibrated on rendered words). Timed: file read +
 decode + resize/normalise + network + greedy decoding, for all images. Prints accuracy and,
 as the last line, ``infer_img_per_s=<float>``; ``--save_predictions`` writes
 ``image<TAB>prediction<TAB>confidence`` as infer.py does. Asserts nothing.
@@ -31,7 +32,7 @@ def main() -> int:
     parser.add_argument("--checkpoint_path", default=SHIPPED_CHECKPOINT)
     parser.add_argument("--data", default=SHARED_IIIT5K,
                         help="IIIT5K root with test/ and testdata.mat (or annotation.txt)")
-    parser.add_argument("--int8_mode", default="dynamic", choices=("dynamic", "static"))
+    parser.add_argument("--int8_mode", default="auto", choices=("auto", "dynamic", "static"))
     parser.add_argument("--limit", type=int, default=0, help="use only the first N images")
     parser.add_argument("--save_predictions", default="", help="write image<TAB>prediction<TAB>confidence here")
     add_bool_flag(parser, "no_kernels", help="skip the oneDNN kernel trace (~10 s)")
@@ -66,10 +67,12 @@ def main() -> int:
         ms.export(net, dummy, file_name=base, file_format=fmt)
         path = f"{base}.{fmt.lower()}"
         if args.backend == "onnxruntime-int8":
-            from src.quantize import quantize_onnx
+            from src.quantize import choose_int8
 
-            path = quantize_onnx(path, os.path.join(tmp, "crnn_int8.onnx"), args.int8_mode, args.batch_size,
-                                 image_size=recognizer.image_size)
+            int8_path = os.path.join(tmp, "crnn_int8.onnx")
+            args.int8_mode, note = choose_int8(path, int8_path, args.int8_mode, args.batch_size, recognizer.image_size)
+            print(note)
+            path = int8_path
         with open(f"{os.path.splitext(path)[0]}.json", "w") as f:
             f.write(f'{{"batch_size": {args.batch_size}}}')
         recognizer = Recognizer(load_exported(path)[0], recognizer.charset, batch_size=args.batch_size)

@@ -33,6 +33,7 @@ CHOICES = {
     "file_format": ("MINDIR", "ONNX", "AIR"),
     "backend": ("auto", "mindspore"),
     "resize_interpolation": ("bilinear", "area"),
+    "int8": ("none", "static", "dynamic", "auto"),
     "train_eval_dataset": DATASETS,
     "eval_dataset": DATASETS + ("all",),
 }

@@ -62,3 +62,21 @@ def test_every_entry_point_reads_the_same_words(backend, shipped_onnx, iiit5k_di
         for n in names:
             assert got[n][0] == api[n][0], (where, n, got[n], api[n])
             assert got[n][1] == pytest.approx(api[n][1], abs=2e-4), (where, n, got[n], api[n])
+
+
+def test_int8_export_picks_a_mode_by_measuring_and_reads_like_fp32(tmp_path, iiit5k_dir):
+    if not os.path.isfile(SHIPPED_CHECKPOINT):
+        pytest.skip(f"{SHIPPED_CHECKPOINT} is not in this checkout")
+    base = tmp_path / "crnn"
+    res = run("export.py", f"--checkpoint_path={SHIPPED_CHECKPOINT}", "--file_format=ONNX", "--int8=auto",
+              f"--batch_size={BATCH}", f"--file_name={base}")
+    note = next(line for line in res.stdout.splitlines() if "_int8.onnx" in line)
+    assert "fp32" in note and "static" in note and "dynamic" in note and "img/s" in note
+    int8 = Recognizer.from_exported(f"{base}_int8.onnx")
+    fp32 = Recognizer.from_exported(f"{base}.onnx")
+    images = [os.path.join(iiit5k_dir, "test", n) for n in sorted(os.listdir(os.path.join(iiit5k_dir, "test")))]
+    same = sum(a[0] == b[0] for a, b in zip(int8.predict(images), fp32.predict(images)))
+    assert same >= len(images) - 1
+    bad = subprocess.run([sys.executable, "export.py", f"--checkpoint_path={SHIPPED_CHECKPOINT}", "--int8=static",
+                          f"--file_name={tmp_path / 'x'}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 1 and "needs --file_format=ONNX" in bad.stderr
