@@ -259,6 +259,8 @@ class Trainer:
                      self.dist.size, len(indices), step_in_epoch, [source.key(i) for i in indices[:3]])
             batches = dataset.create_tuple_iterator(num_epochs=1, output_numpy=True)
             stop.install()
+            if not first_step:  # the rate and ETA leave out the epoch-end evaluation and dataset set-up
+                window_start, window_images = time.time(), 0
             for batch in self._progress(batches, epoch, step_in_epoch):
                 self._inject_fault(global_step + 1)
                 self._count_skips(batch[3])
