@@ -63,8 +63,9 @@ def main(argv=None) -> int:
                                        cfg.beam_prior_weight)
         results, rows = [], []
         for set_name, kind, path in sets:
-            result, records = evaluate_set(backend, charset, kind, path, names, shared, options, cfg.eval_batch_size, cfg.num_parallel_workers, cfg.lexicon_delta,
-                                           name=set_name, optional_decoders=many)
+            result, records = evaluate_set(backend, charset, kind, path, names, shared, options, cfg.eval_batch_size,
+                                           cfg.num_parallel_workers, cfg.lexicon_delta, name=set_name,
+                                           optional_decoders=many)
             results.append(result)
             rows += [((set_name,) if many else ()) + tuple(r) for r in records]
             if many:
