@@ -20,12 +20,12 @@ def load_recognizer(cfg):
     from src.recognizer import Recognizer
 
     if cfg.model:
-        recognizer = Recognizer.from_exported(cfg.model)
+        recognizer = Recognizer.from_exported(cfg.model, interpolation=cfg.resize_interpolation or None)
     elif cfg.checkpoint_path:
         recognizer = Recognizer.from_checkpoint(cfg.checkpoint_path, Charset.from_config(cfg).alphabet, cfg.case_sensitive,
                                                 cfg.hidden_size, (cfg.image_height, cfg.image_width),
                                                 cfg.device_target, cfg.backend, batch_size=cfg.eval_batch_size,
-                                                interpolation=cfg.resize_interpolation)
+                                                interpolation=cfg.resize_interpolation or None)
     else:
         raise UsageError("no --checkpoint_path (or --model) given")
     return recognizer

@@ -35,7 +35,7 @@ def main(argv=None) -> int:
         setup_context(cfg)
         charset = Charset.from_config(cfg)
         net = build_crnn(cfg, charset.num_classes)
-        checkpoint.load_into(net, cfg.checkpoint_path, charset.alphabet)
+        ckpt_meta = checkpoint.load_into(net, cfg.checkpoint_path, charset.alphabet)
         net.set_train(False)
         dummy = ms.Tensor(np.zeros((cfg.batch_size, 3, cfg.image_height, cfg.image_width), np.float32))
         os.makedirs(os.path.dirname(os.path.abspath(cfg.file_name)), exist_ok=True)  # MindSpore would make it 0700
@@ -47,9 +47,10 @@ def main(argv=None) -> int:
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(path, 0o666 & ~umask)  # MindSpore writes the model read-only for its owner
+    interpolation = cfg.resize_interpolation or ckpt_meta.get("resize_interpolation") or "bilinear"
     meta = {"format": cfg.file_format, "batch_size": cfg.batch_size, "alphabet": charset.alphabet,
             "case_sensitive": charset.case_sensitive, "image_height": cfg.image_height,
-            "image_width": cfg.image_width, "resize_interpolation": cfg.resize_interpolation,
+            "image_width": cfg.image_width, "resize_interpolation": interpolation,
             "checkpoint": os.path.basename(cfg.checkpoint_path)}
     write_meta(cfg.file_name, meta)
     print(f"exported {path} (batch {cfg.batch_size}) and {cfg.file_name}.json")

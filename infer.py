@@ -56,7 +56,7 @@ def load_recognizer(args, num_images: int):
             raise UsageError("--decoder lexicon needs --lexicon FILE")
         words = read_word_list(args.lexicon)
     options = dict(decoder=args.decoder, batch_size=args.batch_size, beam_width=args.beam_width, lexicon=words)
-    if args.resize_interpolation:  # else the exported model's own (its JSON), or bilinear for a checkpoint
+    if args.resize_interpolation:  # else the model's own (checkpoint metadata or export JSON), else bilinear
         options["interpolation"] = args.resize_interpolation
     if args.model:
         return Recognizer.from_exported(args.model, alphabet=args.alphabet or None, **options)
@@ -95,7 +95,7 @@ def main(argv=None) -> int:
     parser.add_argument("--lexicon", default="", help="word list for --decoder lexicon")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--resize_interpolation", default="", choices=("", "bilinear", "area"),
-                        help="resizing to the network input (default: the exported model's, else bilinear)")
+                        help="resizing to the network input (default: the model's own, else bilinear)")
     parser.add_argument("--output", default="", help="also write the predictions to this TSV file")
     parser.add_argument("--visualize", default="", help="write a PNG showing each input with its prediction")
     args = parser.parse_args(argv)

@@ -20,7 +20,7 @@ from .errors import CrnnError
 
 log = logging.getLogger(__name__)
 
-META_KEYS = ("epoch_num", "step_num", "global_step_num", "config_hash", "alphabet")
+META_KEYS = ("epoch_num", "step_num", "global_step_num", "config_hash", "alphabet", "resize_interpolation")
 _NAME = re.compile(r"crnn-(\d+)_(\d+)\.ckpt$")
 
 

@@ -176,7 +176,8 @@ class Trainer:
     # ---------------------------------------------------------------- checkpoints
     def _meta(self, epoch: int, step: int, global_step: int) -> Dict:
         return {"epoch_num": epoch, "step_num": step, "global_step_num": global_step,
-                "config_hash": self.cfg.model_hash(), "alphabet": self.charset.alphabet}
+                "config_hash": self.cfg.model_hash(), "alphabet": self.charset.alphabet,
+                "resize_interpolation": SourceOptions.from_config(self.cfg).interpolation}
 
     def save(self, epoch: int, step: int, global_step: int) -> Optional[str]:
         """Rank 0 writes ``crnn-<epoch>_<step>.ckpt`` (epoch 1-based, step within the epoch)."""
@@ -391,8 +392,9 @@ class Trainer:
         if accuracy <= best:
             log.info("hold-out best stays %.4f (%s)", best, self.best_path)
             return
-        checkpoint.save(self.net, self.best_path, {"epoch_num": epoch, "config_hash": self.cfg.model_hash(),
-                                                   "alphabet": self.charset.alphabet})
+        meta = self._meta(epoch, 0, 0)
+        checkpoint.save(self.net, self.best_path, {k: meta[k] for k in ("epoch_num", "config_hash", "alphabet",
+                                                                        "resize_interpolation")})
         with open(record, "w", encoding="utf-8") as f:
             json.dump({"epoch": epoch, "accuracy": accuracy}, f)
         log.info("hold-out best %.4f at epoch %d: network written to %s", accuracy, epoch, self.best_path)

@@ -80,8 +80,10 @@ class Recognizer:
     @classmethod
     def from_checkpoint(cls, path: str = SHIPPED_CHECKPOINT, alphabet: Optional[str] = None,
                         case_sensitive: bool = False, hidden_size: int = 256, image_size: Tuple[int, int] = (32, 100),
-                        device_target: str = "CPU", backend: str = "mindspore", **kwargs) -> "Recognizer":
-        """The network loaded strictly from ``path``; the alphabet defaults to the checkpoint's own.
+                        device_target: str = "CPU", backend: str = "mindspore", interpolation: Optional[str] = None,
+                        **kwargs) -> "Recognizer":
+        """The network loaded strictly from ``path``; the alphabet and the resizing (``interpolation``)
+        default to the checkpoint's own (bilinear when it does not say).
 
         ``backend``: ``mindspore``, or ``auto`` (CPU only) for the faster of MindSpore and ONNX Runtime on
         this machine whose outputs match (:func:`src.inference.fastest_cpu_backend`; logged).
@@ -95,6 +97,7 @@ class Recognizer:
 
         _, meta = checkpoint.read(path)
         charset = Charset(alphabet or meta.get("alphabet") or DEFAULT_ALPHABET, case_sensitive)
+        kwargs["interpolation"] = interpolation or meta.get("resize_interpolation") or "bilinear"
         try:
             ms.set_device(device_target)
         except RuntimeError as err:  # the runtime already runs (a second Recognizer in this process)
@@ -113,8 +116,10 @@ class Recognizer:
         return cls(MindSporeBackend(net), charset, image_size, **kwargs)
 
     @classmethod
-    def from_exported(cls, path: str, alphabet: Optional[str] = None, **kwargs) -> "Recognizer":
-        """An exported ``.onnx`` (ONNX Runtime; int8 ones too) or ``.mindir`` model with export.py's JSON."""
+    def from_exported(cls, path: str, alphabet: Optional[str] = None, interpolation: Optional[str] = None,
+                      **kwargs) -> "Recognizer":
+        """An exported ``.onnx`` (ONNX Runtime; int8 ones too) or ``.mindir`` model with export.py's JSON;
+        the resizing defaults to the one recorded there."""
         try:
             backend, meta = load_exported(path)
         except (OSError, ValueError) as err:
@@ -124,7 +129,7 @@ class Recognizer:
             raise RecognizerError(f"{path} was exported with alphabet {model_alphabet!r}, not {alphabet!r}")
         charset = Charset(model_alphabet, meta.get("case_sensitive", False))
         size = (int(meta.get("image_height", 32)), int(meta.get("image_width", 100)))
-        kwargs.setdefault("interpolation", meta.get("resize_interpolation", "bilinear"))
+        kwargs["interpolation"] = interpolation or meta.get("resize_interpolation") or "bilinear"
         return cls(backend, charset, size, **kwargs)
 
     def preprocess(self, images: Sequence[ImageInput]) -> np.ndarray:

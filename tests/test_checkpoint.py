@@ -77,3 +77,32 @@ def test_reference_checkpoint_with_its_unused_bn1_loads_and_says_so(tmp_path, cf
     lines = [r.getMessage() for r in caplog.records if "does not use" in r.getMessage()]
     assert len(lines) == 1 and "4 tensors" in lines[0] and "vgg.bn1.gamma" in lines[0] and "reference V2" in lines[0]
     assert "moment1" not in lines[0]                                  # optimizer state is not a network layer
+
+
+def test_the_resizing_a_model_was_trained_with_travels_with_it(tmp_path, cfg, charset):
+    """Checkpoint metadata -> Recognizer default -> release -> export JSON; an explicit choice wins."""
+    import json
+    import subprocess
+    import sys
+
+    from src.recognizer import Recognizer
+    from tests.conftest import ROOT
+
+    net = build_crnn(cfg, charset.num_classes)
+    plain, area = str(tmp_path / "plain.ckpt"), str(tmp_path / "area.ckpt")
+    checkpoint.save(net, plain, {"alphabet": charset.alphabet})
+    checkpoint.save(net, area, {"alphabet": charset.alphabet, "resize_interpolation": "area"})
+    assert checkpoint.read(area)[1]["resize_interpolation"] == "area"
+    assert Recognizer.from_checkpoint(plain).interpolation == "bilinear"        # says nothing: the reference's
+    assert Recognizer.from_checkpoint(area).interpolation == "area"
+    assert Recognizer.from_checkpoint(area, interpolation="bilinear").interpolation == "bilinear"
+    released = str(tmp_path / "released.ckpt")
+    res = subprocess.run([sys.executable, "tools/release_checkpoint.py", "--checkpoint_path", plain, "--output", released,
+                          "--resize_interpolation", "area"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert checkpoint.read(released)[1]["resize_interpolation"] == "area"
+    res = subprocess.run([sys.executable, "export.py", f"--checkpoint_path={released}", "--file_format=ONNX",
+                          f"--file_name={tmp_path / 'm'}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads((tmp_path / "m.json").read_text())["resize_interpolation"] == "area"
+    assert Recognizer.from_exported(str(tmp_path / "m.onnx")).interpolation == "area"

@@ -19,6 +19,8 @@ def main() -> int:
     parser.add_argument("--checkpoint_path", required=True, help="one checkpoint, or several comma-separated to average")
     parser.add_argument("--output", required=True)
     parser.add_argument("--alphabet", default="", help="the checkpoints' alphabet (default: their own metadata)")
+    parser.add_argument("--resize_interpolation", default="", choices=("", "bilinear", "area"),
+                        help="record the resizing the model was trained with (default: the checkpoint's own)")
     args = parser.parse_args()
 
     import mindspore as ms
@@ -43,6 +45,8 @@ def main() -> int:
     for p in net.get_parameters():
         p.set_data(ms.Tensor((total[p.name] / len(paths)).astype(p.asnumpy().dtype)))
     meta.pop("global_step_num", None)  # a release is a starting point, not a run to resume
+    if args.resize_interpolation:
+        meta["resize_interpolation"] = args.resize_interpolation
     checkpoint.save(net, args.output, meta)
     what = f"the average of {len(paths)} checkpoints" if len(paths) > 1 else paths[0]
     print(f"wrote {args.output} ({os.path.getsize(args.output) / 1e6:.1f} MB) from {what}")

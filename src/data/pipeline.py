@@ -45,7 +45,8 @@ class SourceOptions:
     @classmethod
     def from_config(cls, cfg) -> "SourceOptions":
         return cls((cfg.image_height, cfg.image_width), cfg.max_text_length, cfg.rendered_num_samples, cfg.seed,
-                   cfg.rendered_fonts, cfg.rendered_words, cfg.rendered_backgrounds, cfg.resize_interpolation)
+                   cfg.rendered_fonts, cfg.rendered_words, cfg.rendered_backgrounds,
+                   cfg.resize_interpolation or "bilinear")
 
     def source_kwargs(self, charset: Charset) -> dict:
         """The keyword arguments every :class:`WordSource` takes."""
