@@ -34,7 +34,7 @@ def test_shipped_checkpoint_reads_held_out_rendered_words(shipped):
     metric = WordAccuracy()
     for t, p in zip(texts, preds):
         metric.update(t, t, p)
-    assert metric.accuracy >= 0.75, list(zip(texts, preds))[:10]   # measured 57/64 = 89.1% (crnn_cpu)
+    assert metric.accuracy >= 0.68, list(zip(texts, preds))[:10]   # measured 50/64 = 78.1% (real2, photo renderer)
 
 
 @pytest.mark.skipif(not os.path.isdir(SHARED_IIIT5K), reason="real IIIT5K not present (../shared/data/IIIT5K)")
@@ -48,4 +48,4 @@ def test_shipped_checkpoint_reads_real_iiit5k_words(shipped):
     metric = WordAccuracy()
     for (name, label), pred in zip(entries, read(net, charset, images)):
         metric.update(name, label, pred)
-    assert metric.accuracy >= 0.68, metric.accuracy       # measured 192/256 = 75.0% (crnn_cpu; cpu3: 67.6%)
+    assert metric.accuracy >= 0.68, metric.accuracy       # measured 188/256 = 73.4% (real2; real1 75.0, cpu3 67.6)

@@ -9,6 +9,7 @@ the images seen; ``--offset`` adds the images of the runs it was fine-tuned from
 ``{"images_seen", "dataset", "accuracy", "checkpoint"}`` line per set (greedy decoding).
 """
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -23,6 +24,8 @@ def main() -> int:
     parser.add_argument("--images_per_step", type=int, required=True)
     parser.add_argument("--offset", type=int, default=0, help="images seen before this run (earlier runs)")
     parser.add_argument("--output", required=True)
+    parser.add_argument("--resize_interpolation", default="", choices=("", "bilinear", "area"),
+                        help="resizing (default: each checkpoint's own, bilinear when it does not say)")
     args = parser.parse_args()
 
     from src import checkpoint
@@ -40,11 +43,13 @@ def main() -> int:
         for path in args.checkpoints:
             meta = checkpoint.read(path)[1]
             seen = args.offset + int(meta.get("global_step_num", 0)) * args.images_per_step
-            recognizer = Recognizer.from_checkpoint(path, backend="auto", batch_size=cfg.eval_batch_size)
+            recognizer = Recognizer.from_checkpoint(path, backend="auto", batch_size=cfg.eval_batch_size,
+                                                    interpolation=args.resize_interpolation or None)
+            options = dataclasses.replace(SourceOptions.from_config(cfg), interpolation=recognizer.interpolation)
             for name, kind, root in sets:
                 greedy = build_shared_decoders(["greedy"], recognizer.charset, 1, 0)
                 result, _ = evaluate_set(recognizer.backend, recognizer.charset, kind, root, ["greedy"], greedy,
-                                         SourceOptions.from_config(cfg), cfg.eval_batch_size, cfg.num_parallel_workers,
+                                         options, cfg.eval_batch_size, cfg.num_parallel_workers,
                                          name=name, optional_decoders=True, progress=False)
                 rows = [(name, result.decoders["greedy"])] + [(k, v["greedy"]) for k, v in result.subsets.items()]
                 with open(args.output, "a", encoding="utf-8") as f:
