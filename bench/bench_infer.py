@@ -75,7 +75,8 @@ def main() -> int:
             path = int8_path
         with open(f"{os.path.splitext(path)[0]}.json", "w") as f:
             f.write(f'{{"batch_size": {args.batch_size}}}')
-        recognizer = Recognizer(load_exported(path)[0], recognizer.charset, batch_size=args.batch_size)
+        recognizer = Recognizer(load_exported(path)[0], recognizer.charset, recognizer.image_size,
+                                batch_size=args.batch_size, interpolation=recognizer.interpolation)
     recognizer.predict([np.zeros((*recognizer.image_size, 3), np.uint8)] * args.batch_size)  # warm-up / compile
     metric = WordAccuracy()
     start = time.perf_counter()
