@@ -11,6 +11,7 @@ own images/s. Asserts nothing.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import subprocess
 import sys
@@ -34,6 +35,7 @@ def main() -> int:
 
     import numpy as np
 
+    from src import checkpoint
     from src.charset import Charset
     from src.config import load_config
     from src.data.benchmarks import BenchmarkSource, read_image_lexicons
@@ -52,9 +54,11 @@ def main() -> int:
         root = tmp
     cfg = load_config([])
     charset = Charset.from_config(cfg)
-    source = BenchmarkSource("iiit5k", root, **SourceOptions.from_config(cfg).source_kwargs(charset))
+    trained_with = checkpoint.read(args.checkpoint_path)[1].get("resize_interpolation") or "bilinear"
+    options = dataclasses.replace(SourceOptions.from_config(cfg), interpolation=trained_with)  # as eval.py does
+    source = BenchmarkSource("iiit5k", root, **options.source_kwargs(charset))
     keys = [source.key(i) for i in range(len(source))]
-    stamp = f"{os.path.abspath(args.checkpoint_path)}:{os.path.getmtime(args.checkpoint_path)}"
+    stamp = f"{os.path.abspath(args.checkpoint_path)}:{os.path.getmtime(args.checkpoint_path)}:{trained_with}"
     if os.path.isfile(args.cache) and str(np.load(args.cache)["stamp"]) == stamp:
         data = np.load(args.cache)
         outputs = Outputs(keys, [source.label(i) for i in range(len(source))], list(data["readable"]),
