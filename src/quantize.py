@@ -111,8 +111,8 @@ def choose_int8(fp32_path: str, int8_path: str, mode: str = "auto", batch_size: 
         session = _session(paths[m])
         agreement[m] = float((session.run(None, {name: batch})[0].argmax(-1) == reference).mean())
         rates[m] = _rate(session, batch, repeats)
-    usable = [m for m in modes if agreement[m] >= MIN_FRAME_AGREEMENT] or list(modes)
-    chosen = max(usable, key=lambda m: rates[m])
+    usable = [m for m in modes if agreement[m] >= MIN_FRAME_AGREEMENT]
+    chosen = max(usable or modes, key=lambda m: rates[m])
     if paths[chosen] != int8_path:
         os.replace(paths[chosen], int8_path)
     for m in modes:
@@ -120,4 +120,6 @@ def choose_int8(fp32_path: str, int8_path: str, mode: str = "auto", batch_size: 
             os.remove(paths[m])
     measured = ", ".join(f"{k} {v:.0f} img/s" for k, v in rates.items())
     agree = ", ".join(f"{k} {v:.1%}" for k, v in agreement.items())
-    return chosen, f"int8 {chosen} ({measured} on a batch of {batch_size}; frames agreeing with fp32: {agree})"
+    warning = "" if usable else f"; none reaches {MIN_FRAME_AGREEMENT:.0%}: check its accuracy before using it"
+    return chosen, (f"int8 {chosen} ({measured} on a batch of {batch_size}; frames agreeing with fp32: {agree}"
+                    f"{warning})")
