@@ -47,7 +47,9 @@ def main(argv=None) -> int:
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(path, 0o666 & ~umask)  # MindSpore writes the model read-only for its owner
-    interpolation = cfg.resize_interpolation or ckpt_meta.get("resize_interpolation") or "bilinear"
+    from src.data.transforms import model_interpolation
+
+    interpolation = model_interpolation(cfg.resize_interpolation, ckpt_meta)
     meta = {"format": cfg.file_format, "batch_size": cfg.batch_size, "alphabet": charset.alphabet,
             "case_sensitive": charset.case_sensitive, "image_height": cfg.image_height,
             "image_width": cfg.image_width, "resize_interpolation": interpolation,

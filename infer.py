@@ -18,6 +18,7 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
+from src.config import CHOICES
 from src.recognizer import SHIPPED_CHECKPOINT
 
 
@@ -94,7 +95,7 @@ def main(argv=None) -> int:
     parser.add_argument("--beam_width", type=int, default=10)
     parser.add_argument("--lexicon", default="", help="word list for --decoder lexicon")
     parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--resize_interpolation", default="", choices=("", "bilinear", "area"),
+    parser.add_argument("--resize_interpolation", default="", choices=CHOICES["resize_interpolation"],
                         help="resizing to the network input (default: the model's own, else bilinear)")
     parser.add_argument("--output", default="", help="also write the predictions to this TSV file")
     parser.add_argument("--visualize", default="", help="write a PNG showing each input with its prediction")

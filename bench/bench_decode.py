@@ -40,6 +40,7 @@ def main() -> int:
     from src.config import load_config
     from src.data.benchmarks import BenchmarkSource, read_image_lexicons
     from src.data.pipeline import SourceOptions
+    from src.data.transforms import model_interpolation
     from src.evaluation import Outputs, collect_outputs
     from src.decoding import build_decoder
     from src.recognizer import Recognizer
@@ -54,7 +55,7 @@ def main() -> int:
         root = tmp
     cfg = load_config([])
     charset = Charset.from_config(cfg)
-    trained_with = checkpoint.read(args.checkpoint_path)[1].get("resize_interpolation") or "bilinear"
+    trained_with = model_interpolation(meta=checkpoint.read(args.checkpoint_path)[1])
     options = dataclasses.replace(SourceOptions.from_config(cfg), interpolation=trained_with)  # as eval.py does
     source = BenchmarkSource("iiit5k", root, **options.source_kwargs(charset))
     keys = [source.key(i) for i in range(len(source))]

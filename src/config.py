@@ -32,7 +32,7 @@ CHOICES = {
     "optimizer": ("momentum", "adam"),
     "file_format": ("MINDIR", "ONNX", "AIR"),
     "backend": ("auto", "mindspore"),
-    "resize_interpolation": ("", "bilinear", "area"),
+    "resize_interpolation": ("", "bilinear", "area"),  # empty: the model's own (data.transforms.model_interpolation)
     "int8": ("none", "static", "dynamic", "auto"),
     "train_eval_dataset": DATASETS,
     "eval_dataset": DATASETS + ("all",),

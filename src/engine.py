@@ -154,6 +154,7 @@ class Trainer:
         self.cfg = cfg
         self.dist = dist
         self.charset = Charset.from_config(cfg)
+        self.source_options = SourceOptions.from_config(cfg)
         self.source, self.holdout = build_training_source(cfg, self.charset)
         log.info(self.source.summary())
         num = len(self.source)
@@ -177,7 +178,7 @@ class Trainer:
     def _meta(self, epoch: int, step: int, global_step: int) -> Dict:
         return {"epoch_num": epoch, "step_num": step, "global_step_num": global_step,
                 "config_hash": self.cfg.model_hash(), "alphabet": self.charset.alphabet,
-                "resize_interpolation": SourceOptions.from_config(self.cfg).interpolation}
+                "resize_interpolation": self.source_options.interpolation}
 
     def save(self, epoch: int, step: int, global_step: int) -> Optional[str]:
         """Rank 0 writes ``crnn-<epoch>_<step>.ckpt`` (epoch 1-based, step within the epoch)."""
@@ -225,8 +226,7 @@ class Trainer:
     # ---------------------------------------------------------------- loop
     def _source_for_epoch(self, epoch: int) -> WordSource:
         if self.cfg.train_dataset == "rendered" and not self.cfg.train_dataset_path and epoch > 0:
-            return build_source("rendered", "", self.charset, SourceOptions.from_config(self.cfg), training=True,
-                                epoch=epoch)
+            return build_source("rendered", "", self.charset, self.source_options, training=True, epoch=epoch)
         return self.source
 
     def train(self) -> Dict:
@@ -369,7 +369,7 @@ class Trainer:
         if cfg.eval_during_train:
             if self.eval_source is None:
                 self.eval_source = build_source(cfg.train_eval_dataset, cfg.train_eval_dataset_path, self.charset,
-                                                SourceOptions.from_config(cfg), training=False)
+                                                self.source_options, training=False)
             self._evaluate_and_record(epoch, cfg.train_eval_dataset, self.eval_source)
 
     def _evaluate_and_record(self, epoch: int, name: str, source: WordSource) -> float:

@@ -20,7 +20,7 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .charset import Charset
-from .data.transforms import INTERPOLATIONS, ImageError, decode_bgr, preprocess, to_bgr
+from .data.transforms import INTERPOLATIONS, ImageError, decode_bgr, model_interpolation, preprocess, to_bgr
 from .decoding import Decoder, build_decoder
 from .errors import CrnnError
 from .inference import Backend, MindSporeBackend, fastest_cpu_backend, load_exported, log_softmax, run_batched
@@ -97,7 +97,7 @@ class Recognizer:
 
         _, meta = checkpoint.read(path)
         charset = Charset(alphabet or meta.get("alphabet") or DEFAULT_ALPHABET, case_sensitive)
-        kwargs["interpolation"] = interpolation or meta.get("resize_interpolation") or "bilinear"
+        kwargs["interpolation"] = model_interpolation(interpolation, meta)
         try:
             ms.set_device(device_target)
         except RuntimeError as err:  # the runtime already runs (a second Recognizer in this process)
@@ -129,7 +129,7 @@ class Recognizer:
             raise RecognizerError(f"{path} was exported with alphabet {model_alphabet!r}, not {alphabet!r}")
         charset = Charset(model_alphabet, meta.get("case_sensitive", False))
         size = (int(meta.get("image_height", 32)), int(meta.get("image_width", 100)))
-        kwargs["interpolation"] = interpolation or meta.get("resize_interpolation") or "bilinear"
+        kwargs["interpolation"] = model_interpolation(interpolation, meta)
         return cls(backend, charset, size, **kwargs)
 
     def preprocess(self, images: Sequence[ImageInput]) -> np.ndarray:

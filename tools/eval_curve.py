@@ -15,6 +15,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from src.config import CHOICES  # noqa: E402
 
 
 def main() -> int:
@@ -24,7 +25,7 @@ def main() -> int:
     parser.add_argument("--images_per_step", type=int, required=True)
     parser.add_argument("--offset", type=int, default=0, help="images seen before this run (earlier runs)")
     parser.add_argument("--output", required=True)
-    parser.add_argument("--resize_interpolation", default="", choices=("", "bilinear", "area"),
+    parser.add_argument("--resize_interpolation", default="", choices=CHOICES["resize_interpolation"],
                         help="resizing (default: each checkpoint's own, bilinear when it does not say)")
     args = parser.parse_args()
 
@@ -46,8 +47,8 @@ def main() -> int:
             recognizer = Recognizer.from_checkpoint(path, backend="auto", batch_size=cfg.eval_batch_size,
                                                     interpolation=args.resize_interpolation or None)
             options = dataclasses.replace(SourceOptions.from_config(cfg), interpolation=recognizer.interpolation)
+            greedy = build_shared_decoders(["greedy"], recognizer.charset, 1, 0)
             for name, kind, root in sets:
-                greedy = build_shared_decoders(["greedy"], recognizer.charset, 1, 0)
                 result, _ = evaluate_set(recognizer.backend, recognizer.charset, kind, root, ["greedy"], greedy,
                                          options, cfg.eval_batch_size, cfg.num_parallel_workers,
                                          name=name, optional_decoders=True, progress=False)

@@ -12,6 +12,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from src.config import CHOICES  # noqa: E402
 
 
 def main() -> int:
@@ -19,7 +20,7 @@ def main() -> int:
     parser.add_argument("--checkpoint_path", required=True, help="one checkpoint, or several comma-separated to average")
     parser.add_argument("--output", required=True)
     parser.add_argument("--alphabet", default="", help="the checkpoints' alphabet (default: their own metadata)")
-    parser.add_argument("--resize_interpolation", default="", choices=("", "bilinear", "area"),
+    parser.add_argument("--resize_interpolation", default="", choices=CHOICES["resize_interpolation"],
                         help="record the resizing the model was trained with (default: the checkpoint's own)")
     args = parser.parse_args()
 

@@ -19,7 +19,7 @@ from .benchmarks import BenchmarkSource
 from .lmdb_dataset import LmdbSource
 from .mix import IndexedSource, MixedSource, MixPart, batch_counts, split_holdout
 from .render import RenderedSource
-from .transforms import normalize
+from .transforms import model_interpolation, normalize
 from .source import COLUMNS, SourceError, WordSource
 from .synth import MJSynthSource
 
@@ -46,7 +46,7 @@ class SourceOptions:
     def from_config(cls, cfg) -> "SourceOptions":
         return cls((cfg.image_height, cfg.image_width), cfg.max_text_length, cfg.rendered_num_samples, cfg.seed,
                    cfg.rendered_fonts, cfg.rendered_words, cfg.rendered_backgrounds,
-                   cfg.resize_interpolation or "bilinear")
+                   model_interpolation(cfg.resize_interpolation))
 
     def source_kwargs(self, charset: Charset) -> dict:
         """The keyword arguments every :class:`WordSource` takes."""

@@ -7,7 +7,7 @@ ratio, bilinearly (as the reference does; ``area`` is an option), then normalise
 """
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Mapping, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -18,6 +18,12 @@ MEAN = 127.5
 STD = 127.5
 #: ``bilinear``: always (the reference); ``area``: area averaging when shrinking more than 2x, else bilinear
 INTERPOLATIONS = ("bilinear", "area")
+
+
+def model_interpolation(explicit: Optional[str] = None, meta: Optional[Mapping] = None) -> str:
+    """The resizing to use: ``explicit`` if given, else the one a model's metadata records
+    (``resize_interpolation``, written by training and export.py), else bilinear (the reference's)."""
+    return explicit or (meta or {}).get("resize_interpolation") or "bilinear"
 
 
 class ImageError(ValueError):
