@@ -101,9 +101,11 @@ def main() -> int:
     from src.cpu_env import cpu_flags, cpu_model, isa_summary
 
     print(f"cpu: {cpu_model()} ({isa_summary(cpu_flags())}); batch {args.batch}, shape {shape}, forward + backward")
-    for way in args.ways.split(","):
+    ways = args.ways.split(",")
+    for way in ways:
         if way not in WAYS:
             parser.error(f"--ways: unknown {way!r} (choose from {', '.join(WAYS)})")
+    for way in ways:
         for isa in args.isa.split(","):
             env = dict(os.environ, ONEDNN_MAX_CPU_ISA=isa, GLOG_v="3")
             tmp_cwd = tempfile.mkdtemp(prefix="bench_conv_")  # MindSpore writes rank_0/ there on errors
@@ -113,7 +115,8 @@ def main() -> int:
                                  cwd=tmp_cwd)
             shutil.rmtree(tmp_cwd, ignore_errors=True)
             found = [line for line in run.stdout.splitlines() if line.startswith("ms=")]
-            result = f"{found[-1][3:]} ms" if found else f"failed: {(run.stderr.strip().splitlines() or ['?'])[-1]}"
+            errors = [line for line in run.stderr.splitlines() if "Error" in line] or run.stderr.splitlines() or ["?"]
+            result = f"{found[-1][3:]} ms" if found else f"failed: {errors[-1].strip()}"
             print(f"{way} {isa}: {result}", flush=True)
     return 0
 
