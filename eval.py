@@ -6,7 +6,6 @@ an LMDB or an MJSynth test split — or on every benchmark under a folder.
     python eval.py ... --model=crnn.onnx                          # an exported model (onnxruntime)
     python eval.py --eval_dataset=all --eval_dataset_path=../shared/data --checkpoint_path=...   # every set
 """
-import dataclasses
 import sys
 from typing import List
 
@@ -56,8 +55,7 @@ def main(argv=None) -> int:
         setup_context(cfg)
         recognizer = load_recognizer(cfg)
         backend, charset = recognizer.backend, recognizer.charset
-        options = dataclasses.replace(SourceOptions.from_config(cfg), image_size=recognizer.image_size,
-                                      interpolation=recognizer.interpolation)
+        options = recognizer.source_options(SourceOptions.from_config(cfg))
         sets = discover_sets(cfg.eval_dataset_path) if many else [(cfg.eval_dataset, cfg.eval_dataset, cfg.eval_dataset_path)]
         shared = build_shared_decoders(names, charset, cfg.beam_width, cfg.lexicon_delta, cfg.beam_prior,
                                        cfg.beam_prior_weight)

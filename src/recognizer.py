@@ -12,10 +12,11 @@ evaluation pipelines map over their samples.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import tempfile
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -57,6 +58,10 @@ def load_image(image: ImageInput) -> np.ndarray:
     raise RecognizerError(f"unsupported image type {type(image).__name__} (a path, a numpy array or a PIL image)")
 
 
+if TYPE_CHECKING:
+    from .data.pipeline import SourceOptions
+
+
 class Recognizer:
     """A network backend plus its alphabet, input size and decoder."""
 
@@ -76,6 +81,10 @@ class Recognizer:
         #: why this backend was chosen (set by ``backend="auto"``)
         self.backend_note = backend.name
         self.decoder: Decoder = build_decoder(decoder, charset, beam_width, words=lexicon)
+
+    def source_options(self, options: "SourceOptions") -> "SourceOptions":
+        """``options`` with this model's input size and resizing: how a data source must feed it."""
+        return dataclasses.replace(options, image_size=self.image_size, interpolation=self.interpolation)
 
     @classmethod
     def from_checkpoint(cls, path: str = SHIPPED_CHECKPOINT, alphabet: Optional[str] = None,

@@ -85,6 +85,7 @@ def test_the_resizing_a_model_was_trained_with_travels_with_it(tmp_path, cfg, ch
     import subprocess
     import sys
 
+    from src.data.pipeline import SourceOptions
     from src.recognizer import Recognizer
     from tests.conftest import ROOT
 
@@ -95,6 +96,8 @@ def test_the_resizing_a_model_was_trained_with_travels_with_it(tmp_path, cfg, ch
     assert checkpoint.read(area)[1]["resize_interpolation"] == "area"
     assert Recognizer.from_checkpoint(plain).interpolation == "bilinear"        # says nothing: the reference's
     assert Recognizer.from_checkpoint(area).interpolation == "area"
+    fed = Recognizer.from_checkpoint(area).source_options(SourceOptions.from_config(cfg))  # what eval.py feeds it
+    assert (fed.interpolation, fed.image_size) == ("area", (32, 100))
     assert Recognizer.from_checkpoint(area, interpolation="bilinear").interpolation == "bilinear"
     released = str(tmp_path / "released.ckpt")
     res = subprocess.run([sys.executable, "tools/release_checkpoint.py", "--checkpoint_path", plain, "--output", released,

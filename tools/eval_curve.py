@@ -9,7 +9,6 @@ the images seen; ``--offset`` adds the images of the runs it was fine-tuned from
 ``{"images_seen", "dataset", "accuracy", "checkpoint"}`` line per set (greedy decoding).
 """
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -46,7 +45,7 @@ def main() -> int:
             seen = args.offset + int(meta.get("global_step_num", 0)) * args.images_per_step
             recognizer = Recognizer.from_checkpoint(path, backend="auto", batch_size=cfg.eval_batch_size,
                                                     interpolation=args.resize_interpolation or None)
-            options = dataclasses.replace(SourceOptions.from_config(cfg), interpolation=recognizer.interpolation)
+            options = recognizer.source_options(SourceOptions.from_config(cfg))
             greedy = build_shared_decoders(["greedy"], recognizer.charset, 1, 0)
             for name, kind, root in sets:
                 result, _ = evaluate_set(recognizer.backend, recognizer.charset, kind, root, ["greedy"], greedy,
