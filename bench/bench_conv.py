@@ -3,8 +3,8 @@
     python bench/bench_conv.py                       # the V2 network's 256->256 conv on 8x25 maps, batch 32
     python bench/bench_conv.py --shape 512,512,4,25 --isa AVX2,AVX512_CORE
 
-Why: on AVX-512 CPUs MindSpore 2.10's oneDNN runs NCHW convolutions with its reference kernel,
-so the suite caps oneDNN at AVX2 (``src.cpu_env``). This script measures whether any other way
+Why: on AVX-512 CPUs MindSpore 2.9/2.10's oneDNN 3 runs NCHW convolutions with its reference kernel,
+so the suite caps it at AVX2 there (``src.cpu_env``; MindSpore 2.8's oneDNN 2 does not need it). This script measures whether any other way
 of writing the same convolution in MindSpore reaches the AVX-512 kernels:
 
 - ``conv2d``: ``nn.Conv2d`` (what the network uses);
@@ -88,7 +88,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--ways", default=",".join(WAYS))
-    parser.add_argument("--isa", default="AVX2,AVX512_CORE", help="ONEDNN_MAX_CPU_ISA values to try")
+    parser.add_argument("--isa", default="AVX2,AVX512_CORE", help="oneDNN ISA caps to try (ONEDNN_/DNNL_MAX_CPU_ISA)")
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     shape = tuple(int(v) for v in args.shape.split(","))
@@ -107,7 +107,7 @@ def main() -> int:
             parser.error(f"--ways: unknown {way!r} (choose from {', '.join(WAYS)})")
     for way in ways:
         for isa in args.isa.split(","):
-            env = dict(os.environ, ONEDNN_MAX_CPU_ISA=isa, GLOG_v="3")
+            env = dict(os.environ, ONEDNN_MAX_CPU_ISA=isa, DNNL_MAX_CPU_ISA=isa, GLOG_v="3")
             tmp_cwd = tempfile.mkdtemp(prefix="bench_conv_")  # MindSpore writes rank_0/ there on errors
             cmd = [sys.executable, os.path.abspath(__file__), "--child", way, "--shape", args.shape,
                    "--batch", str(args.batch), "--repeats", str(args.repeats)]

@@ -2,8 +2,9 @@
 
     python -m src.kernel_probe            # prints the CPU, its ISA and a kernel table
 
-:func:`probe_kernels` runs this module in a child process with ``ONEDNN_VERBOSE=1`` (the
-variable must be set before oneDNN initialises) and parses the trace; the test suite fails
+:func:`probe_kernels` runs this module in a child process with ``ONEDNN_VERBOSE=1`` and
+``DNNL_VERBOSE=1`` (oneDNN 3 and 2 read one each; they must be set before oneDNN initialises)
+and parses the trace; the test suite fails
 when any convolution runs a ``ref`` (reference, ~100x slower) implementation, and the bench
 scripts print the table.
 """
@@ -23,7 +24,11 @@ KernelTable = Dict[Tuple[str, str], Tuple[int, float]]  # (primitive kind, imple
 
 
 def parse_verbose(text: str) -> Tuple[KernelTable, str]:
-    """``onednn_verbose,v1,primitive,exec,cpu,<kind>,<impl>,...,<ms>`` lines -> table; also the ISA oneDNN reports."""
+    """Trace lines -> table; also the ISA oneDNN reports.
+
+    oneDNN 3 writes ``onednn_verbose,v1,primitive,exec,cpu,<kind>,<impl>,...,<ms>``,
+    oneDNN 2 ``dnnl_verbose,exec,cpu,<kind>,<impl>,...,<ms>``.
+    """
     table: Dict[Tuple[str, str], list] = defaultdict(lambda: [0, 0.0])
     isa = "unknown"
     for line in text.splitlines():
@@ -32,7 +37,7 @@ def parse_verbose(text: str) -> Tuple[KernelTable, str]:
             continue
         if "isa:" in line:
             isa = line.split("isa:", 1)[1].strip()
-        if "exec" in fields and "primitive" in fields:
+        if "exec" in fields[:4]:
             at = fields.index("exec")
             if len(fields) > at + 3 and fields[at + 1] == "cpu":
                 entry = table[(fields[at + 2], fields[at + 3])]
@@ -50,8 +55,8 @@ def reference_kernels(table: KernelTable, kinds: Tuple[str, ...] = ("convolution
 
 
 def probe_kernels(timeout: float = 600) -> Tuple[KernelTable, str]:
-    """Run one training step and one inference pass in a child process under ``ONEDNN_VERBOSE=1``."""
-    env = dict(os.environ, ONEDNN_VERBOSE="1")
+    """Run one training step and one inference pass in a child process with oneDNN's trace on."""
+    env = dict(os.environ, ONEDNN_VERBOSE="1", DNNL_VERBOSE="1")
     res = subprocess.run([sys.executable, "-m", "src.kernel_probe", "--child"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=timeout)
     if res.returncode != 0:

@@ -1,5 +1,5 @@
 """The CPU kernel choice: oneDNN must never run a reference convolution on the machine running the tests."""
-from src.cpu_env import CAPPED_ISA, choose_isa, isa_summary
+from src.cpu_env import CAPPED_ISA, bundled_onednn_major, choose_isa, isa_summary
 from src.kernel_probe import parse_verbose, probe_kernels, reference_kernels
 
 TRACE = """onednn_verbose,v1,info,cpu,isa:Intel AVX-512 with AVX512BW, AVX512VL, and AVX512DQ extensions
@@ -8,6 +8,12 @@ onednn_verbose,v1,primitive,exec,cpu,convolution,jit_uni_ncsp:conv+ref:any,backw
 onednn_verbose,v1,primitive,exec,cpu,convolution,x64:gemm:jit,forward_training,src:f32,,alg,mb2,0.5
 onednn_verbose,v1,primitive,exec,cpu,rnn,ref,forward_training,src:f32,,alg,mb2,3.0
 something else,not a trace line
+"""
+TRACE_V2 = """dnnl_verbose,info,cpu,isa:Intel AVX-512 with Intel DL Boost and bfloat16 support
+dnnl_verbose,exec,cpu,convolution,gemm:jit,forward_training,src_f32::blocked:abcd:f0,,alg,mb2,1.5
+dnnl_verbose,exec,cpu,convolution,gemm:jit,backward_data,src_f32::blocked:abcd:f0,,alg,mb2,2.5
+dnnl_verbose,exec,cpu,rnn,ref:any,forward_training,src_f32,,alg,mb2,3.0
+dnnl_verbose,create:cache_miss,cpu,convolution,gemm:jit,forward_training,src_f32,,alg,mb2,9.0
 """
 
 
@@ -18,6 +24,10 @@ def test_parse_verbose_counts_calls_and_time_per_implementation():
     assert table[("convolution", "x64:gemm:jit")] == (1, 0.5)
     assert reference_kernels(table) == {("convolution", "jit_uni_ncsp:conv+ref:any"): 2}
     assert reference_kernels(table, ("rnn",)) == {("rnn", "ref"): 1}
+    table, isa = parse_verbose(TRACE_V2)                 # oneDNN 2 (MindSpore <= 2.8): no "v1,primitive"
+    assert isa.startswith("Intel AVX-512 with Intel DL Boost")
+    assert table == {("convolution", "gemm:jit"): (2, 4.0), ("rnn", "ref:any"): (1, 3.0)}
+    assert reference_kernels(table) == {} and reference_kernels(table, ("rnn",)) == {("rnn", "ref:any"): 1}
 
 
 def test_avx512_is_capped_and_a_users_choice_wins():
@@ -31,9 +41,26 @@ def test_avx512_is_capped_and_a_users_choice_wins():
     assert "set by the user" in choose_isa({"avx512f"}, env) and env["ONEDNN_MAX_CPU_ISA"] == "AVX512_CORE"
     env = {"DNNL_MAX_CPU_ISA": "SSE41"}
     assert "set by the user" in choose_isa({"avx512f"}, env) and "ONEDNN_MAX_CPU_ISA" not in env
+    child = {"ONEDNN_MAX_CPU_ISA": CAPPED_ISA, "DNNL_MAX_CPU_ISA": "AVX512_CORE", "CRNN_CAPPED_ISA": CAPPED_ISA}
+    assert "DNNL_MAX_CPU_ISA=AVX512_CORE (set by the user" in choose_isa({"avx512f"}, child, onednn_major=2)
     env = {}
     assert "default" in choose_isa({"avx2", "fma"}, env) and env == {}
+    assert "default" in choose_isa({"avx512f"}, env, onednn_major=2) and env == {}   # MindSpore <= 2.8
+    note = choose_isa({"avx512f"}, env, onednn_major=3)                              # MindSpore 2.9, 2.10
+    assert "oneDNN 3" in note and env["ONEDNN_MAX_CPU_ISA"] == env["DNNL_MAX_CPU_ISA"] == CAPPED_ISA
     assert isa_summary({"avx2", "avx512f", "sse4_2"}) == "avx512f avx2 sse4_2"
+
+
+def test_the_bundled_onednn_is_read_from_the_package_files(tmp_path, monkeypatch):
+    lib = tmp_path / "fake_mindspore" / "lib"
+    lib.mkdir(parents=True)
+    (lib.parent / "__init__.py").write_text("raise RuntimeError('must not be imported')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert bundled_onednn_major("fake_mindspore") is None
+    for name in ("libdnnl.so.2", "libdnnl.so.2.7", "libdnnl.so"):
+        (lib / name).write_bytes(b"")
+    assert bundled_onednn_major("fake_mindspore") == 2
+    assert bundled_onednn_major("no_such_package_here") is None
 
 
 def test_no_reference_convolution_in_a_training_step_or_an_inference_pass():
