@@ -85,7 +85,10 @@ def choose_isa(flags: Set[str], environ: "os._Environ | dict", onednn_major: Opt
     """
     for name in ISA_VARIABLES:
         if environ.get(name) and environ.get(name) != environ.get(_MARKER):
-            return f"oneDNN ISA: {name}={environ[name]} (set by the user, left as is)"
+            ignored = (onednn_major == 2 and name == "ONEDNN_MAX_CPU_ISA"
+                       and environ.get("DNNL_MAX_CPU_ISA", "") in ("", environ.get(_MARKER)))
+            hint = "; MindSpore's oneDNN 2 ignores it and reads DNNL_MAX_CPU_ISA" if ignored else ""
+            return f"oneDNN ISA: {name}={environ[name]} (set by the user, left as is{hint})"
     if "avx512f" not in flags:
         return "oneDNN ISA: default (no AVX-512, JIT kernels available)"
     if onednn_major == 2:

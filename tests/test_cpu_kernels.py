@@ -43,6 +43,9 @@ def test_avx512_is_capped_and_a_users_choice_wins():
     assert "set by the user" in choose_isa({"avx512f"}, env) and "ONEDNN_MAX_CPU_ISA" not in env
     child = {"ONEDNN_MAX_CPU_ISA": CAPPED_ISA, "DNNL_MAX_CPU_ISA": "AVX512_CORE", "CRNN_CAPPED_ISA": CAPPED_ISA}
     assert "DNNL_MAX_CPU_ISA=AVX512_CORE (set by the user" in choose_isa({"avx512f"}, child, onednn_major=2)
+    note = choose_isa({"avx512f"}, {"ONEDNN_MAX_CPU_ISA": "AVX2"}, onednn_major=2)   # a oneDNN 3 variable on oneDNN 2
+    assert "set by the user" in note and "reads DNNL_MAX_CPU_ISA" in note
+    assert "reads DNNL" not in choose_isa({"avx512f"}, {"ONEDNN_MAX_CPU_ISA": "AVX2"}, onednn_major=3)
     env = {}
     assert "default" in choose_isa({"avx2", "fma"}, env) and env == {}
     assert "default" in choose_isa({"avx512f"}, env, onednn_major=2) and env == {}   # MindSpore <= 2.8
