@@ -3,9 +3,10 @@
     python bench/bench_conv.py                       # the V2 network's 256->256 conv on 8x25 maps, batch 32
     python bench/bench_conv.py --shape 512,512,4,25 --isa AVX2,AVX512_CORE
 
-Why: on AVX-512 CPUs MindSpore 2.9/2.10's oneDNN 3 runs NCHW convolutions with its reference kernel,
-so the suite caps it at AVX2 there (``src.cpu_env``; MindSpore 2.8's oneDNN 2 does not need it). This script measures whether any other way
-of writing the same convolution in MindSpore reaches the AVX-512 kernels:
+Why: on AVX-512 CPUs MindSpore 2.9/2.10's oneDNN 3 runs NCHW convolutions with its reference
+kernel, so the suite caps it at AVX2 there (``src.cpu_env``; MindSpore 2.8's oneDNN 2 does not
+need it). This script measures whether any other way of writing the same convolution in
+MindSpore reaches the AVX-512 kernels:
 
 - ``conv2d``: ``nn.Conv2d`` (what the network uses);
 - ``conv3d``: ``ops.Conv3D`` on a depth-1 volume (another oneDNN primitive descriptor);
