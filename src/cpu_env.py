@@ -59,6 +59,7 @@ def isa_summary(flags: Set[str]) -> str:
 
 
 _MARKER = "CRNN_CAPPED_ISA"
+_LIBDNNL = re.compile(r"libdnnl\.so\.(\d+)$")  # MindSpore's lib/libdnnl.so.<major>
 
 
 def bundled_onednn_major(package: str = "mindspore") -> Optional[int]:
@@ -72,7 +73,7 @@ def bundled_onednn_major(package: str = "mindspore") -> Optional[int]:
             names = os.listdir(os.path.join(location, "lib"))
         except OSError:
             continue
-        majors = [int(m.group(1)) for m in map(re.compile(r"libdnnl\.so\.(\d+)$").match, names) if m]
+        majors = [int(m.group(1)) for m in map(_LIBDNNL.match, names) if m]
         if majors:
             return max(majors)
     return None

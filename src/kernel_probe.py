@@ -4,9 +4,8 @@
 
 :func:`probe_kernels` runs this module in a child process with ``ONEDNN_VERBOSE=1`` and
 ``DNNL_VERBOSE=1`` (oneDNN 3 and 2 read one each; they must be set before oneDNN initialises)
-and parses the trace; the test suite fails
-when any convolution runs a ``ref`` (reference, ~100x slower) implementation, and the bench
-scripts print the table.
+and parses the trace; the test suite fails when any convolution runs a ``ref`` (reference,
+~100x slower) implementation, and the bench scripts print the table.
 """
 from __future__ import annotations
 
