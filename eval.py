@@ -13,18 +13,23 @@ from src.config import load_config_or_exit
 
 
 def load_recognizer(cfg):
-    """The one Recognizer from --model (its own input size and resizing) or --checkpoint_path."""
-    from src.charset import Charset
+    """The one Recognizer from --model or --checkpoint_path, built from the model's own spec; a model flag
+    given here must agree with it (the resizing may differ: it overrides)."""
     from src.errors import UsageError
     from src.recognizer import Recognizer
+    from src.spec import explicit_model_flags
 
+    flags = explicit_model_flags(cfg)
     if cfg.model:
-        recognizer = Recognizer.from_exported(cfg.model, interpolation=cfg.resize_interpolation or None)
+        recognizer = Recognizer.from_exported(cfg.model, alphabet=flags.get("alphabet"),
+                                              interpolation=cfg.resize_interpolation or None)
     elif cfg.checkpoint_path:
-        recognizer = Recognizer.from_checkpoint(cfg.checkpoint_path, Charset.from_config(cfg).alphabet, cfg.case_sensitive,
-                                                cfg.hidden_size, (cfg.image_height, cfg.image_width),
-                                                cfg.device_target, cfg.backend, batch_size=cfg.eval_batch_size,
-                                                interpolation=cfg.resize_interpolation or None)
+        size = (cfg.image_height, cfg.image_width) if {"image_height", "image_width"} & set(flags) else None
+        recognizer = Recognizer.from_checkpoint(
+            cfg.checkpoint_path, alphabet=flags.get("alphabet"), case_sensitive=flags.get("case_sensitive"),
+            hidden_size=flags.get("hidden_size"), image_size=size, device_target=cfg.device_target,
+            backend=cfg.backend, interpolation=cfg.resize_interpolation or None,
+            keep_aspect_ratio=flags.get("keep_aspect_ratio"), batch_size=cfg.eval_batch_size)
     else:
         raise UsageError("no --checkpoint_path (or --model) given")
     return recognizer

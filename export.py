@@ -2,8 +2,10 @@
 
     python export.py --checkpoint_path=ckpt_0/crnn-10_14110.ckpt --file_format=ONNX --batch_size=64 --file_name=crnn
 
-Writes <file_name>.<mindir|onnx|air> and <file_name>.json (alphabet, input size, batch size)
-so that infer.py / eval.py --model need no training config. With ONNX, ``--int8=auto`` also
+Writes <file_name>.<mindir|onnx|air> and <file_name>.json (the model spec — alphabet, case, input
+size, resizing —, batch size, target device) so that infer.py / eval.py --model need no flags; the
+network is built from the checkpoint's own spec. A MINDIR runs on
+the device named by --export_target (default CPU, whatever --device_target exports on). With ONNX, ``--int8=auto`` also
 writes <file_name>_int8.onnx (+ .json): static or dynamic quantisation, whichever runs faster
 on this machine with predictions agreeing with fp32 (``static``/``dynamic`` force one).
 """
@@ -21,8 +23,9 @@ def main(argv=None) -> int:
 
     from src import checkpoint
     from src.charset import Charset
-    from src.model import build_crnn
+    from src.model import CRNN, pack_lstm_weights_for
     from src.errors import CrnnError, UsageError
+    from src.spec import explicit_model_flags, resolve
     from src.utils import setup_context
 
     try:
@@ -30,14 +33,21 @@ def main(argv=None) -> int:
             raise UsageError("no --checkpoint_path given")
         if cfg.file_format == "AIR" and cfg.device_target != "Ascend":
             raise UsageError("AIR export needs --device_target=Ascend; use MINDIR or ONNX here")
+        target = "CPU" if cfg.file_format == "ONNX" else cfg.export_target  # ONNX has its own LSTM layout
+        if target == "Ascend" and cfg.device_target != "Ascend":
+            raise UsageError("--export_target=Ascend: export on the Ascend machine (--device_target=Ascend)")
         if cfg.int8 != "none" and cfg.file_format != "ONNX":
             raise UsageError(f"--int8={cfg.int8} needs --file_format=ONNX (int8 models run in ONNX Runtime)")
+        spec = resolve(checkpoint.read(cfg.checkpoint_path)[1], explicit_model_flags(cfg),
+                       f"checkpoint {cfg.checkpoint_path}")
         setup_context(cfg)
-        charset = Charset.from_config(cfg)
-        net = build_crnn(cfg, charset.num_classes)
-        ckpt_meta = checkpoint.load_into(net, cfg.checkpoint_path, charset.alphabet)
+        charset = Charset(spec.alphabet, spec.case_sensitive)
+        net = CRNN(charset.num_classes, spec.hidden_size)
+        checkpoint.load_into(net, cfg.checkpoint_path, charset.alphabet)
+        if target != "Ascend":
+            pack_lstm_weights_for(net, target)
         net.set_train(False)
-        dummy = ms.Tensor(np.zeros((cfg.batch_size, 3, cfg.image_height, cfg.image_width), np.float32))
+        dummy = ms.Tensor(np.zeros((cfg.batch_size, 3, spec.image_height, spec.image_width), np.float32))
         os.makedirs(os.path.dirname(os.path.abspath(cfg.file_name)), exist_ok=True)  # MindSpore would make it 0700
         ms.export(net, dummy, file_name=cfg.file_name, file_format=cfg.file_format)
     except CrnnError as err:  # anything else is a bug: keep its traceback
@@ -47,13 +57,9 @@ def main(argv=None) -> int:
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(path, 0o666 & ~umask)  # MindSpore writes the model read-only for its owner
-    from src.data.transforms import model_interpolation
-
-    interpolation = model_interpolation(cfg.resize_interpolation, ckpt_meta)
-    meta = {"format": cfg.file_format, "batch_size": cfg.batch_size, "alphabet": charset.alphabet,
-            "case_sensitive": charset.case_sensitive, "image_height": cfg.image_height,
-            "image_width": cfg.image_width, "resize_interpolation": interpolation,
-            "checkpoint": os.path.basename(cfg.checkpoint_path)}
+    meta = {"format": cfg.file_format, "batch_size": cfg.batch_size, "target": target,
+            "checkpoint": os.path.basename(cfg.checkpoint_path), **spec.to_meta(),
+            "case_sensitive": spec.case_sensitive, "image_height": spec.image_height, "image_width": spec.image_width}
     write_meta(cfg.file_name, meta)
     print(f"exported {path} (batch {cfg.batch_size}) and {cfg.file_name}.json")
     if cfg.int8 != "none":
@@ -61,7 +67,7 @@ def main(argv=None) -> int:
 
         int8_name = f"{cfg.file_name}_int8"
         mode, note = choose_int8(path, f"{int8_name}.onnx", cfg.int8, cfg.batch_size,
-                                 (cfg.image_height, cfg.image_width))
+                                 (spec.image_height, spec.image_width))
         write_meta(int8_name, dict(meta, int8=mode))
         print(f"exported {int8_name}.onnx and {int8_name}.json: {note}")
     return 0

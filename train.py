@@ -14,16 +14,22 @@ from src.config import describe, load_config_or_exit
 
 def main(argv=None) -> int:
     cfg = load_config_or_exit(argv, __doc__.split("\n")[1])
-    from src.distributed import init_distributed, launcher_local_rank
-    from src.engine import Trainer, TrainingInterrupted
+    from src.distributed import choose_device, init_distributed
+    from src.engine import Trainer, TrainingInterrupted, adopt_resumed_spec
     from src.errors import CrnnError
     from src.utils import set_seed, setup_context, setup_logging
 
     try:
-        setup_context(cfg, device_id=launcher_local_rank() if cfg.run_distribute else None)
+        adopted = adopt_resumed_spec(cfg)
+        device = choose_device(os.environ, cfg.device_target, cfg.device_id, cfg.run_distribute)
+        setup_context(cfg, device)
         dist = init_distributed(cfg.run_distribute, cfg.device_target, cfg.comm_timeout)
         log_file = os.path.join(cfg.save_checkpoint_path, f"log_rank{dist.rank}.txt") if dist.size > 1 else None
         log = setup_logging(log_file, dist.rank, to_stdout=dist.is_main)
+        log.info("device: %s %s, %s", cfg.device_target, "auto" if device.device_id is None else device.device_id,
+                 device.reason)
+        for note in dist.notes + ((adopted,) if adopted else ()):
+            log.info(note)
         log.info(describe(cfg, cfg.print_config))
         set_seed(cfg.seed)
         Trainer(cfg, dist).train()

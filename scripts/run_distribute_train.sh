@@ -3,6 +3,8 @@
 # Usage: bash scripts/run_distribute_train_{gpu,cpu}.sh [DEVICE_NUM] [DATASET] [DATASET_PATH] [extra --key=value ...]
 #   Several machines: export HOSTFILE=/path/to/hostfile (lines "host slots=8"); on CPU also
 #   export MS_SCHED_HOST=<rank-0 host> MS_SCHED_PORT=<free port>.
+#   The other hosts get PATH, LD_LIBRARY_PATH, PYTHONPATH, CUDA_VISIBLE_DEVICES, OMP_NUM_THREADS, MS_SCHED_*,
+#   MS_TOPO_TIMEOUT and every NCCL_*, GLOG_*, CRNN_*, DNNL_*, ONEDNN_* variable set here (mpirun -x).
 #   DRY_RUN=1 prints the command instead of running it.
 # Logs: ./log_output/ (mpirun's per-rank output) and <save_checkpoint_path>/log_rank<N>.txt.
 set -euo pipefail
@@ -16,9 +18,7 @@ DEVICE_NUM=$1; DATASET=$2; DATASET_PATH=$(abs_path "$3"); shift 3
 command -v mpirun >/dev/null || { echo "error: mpirun not found (apt-get install openmpi-bin)" >&2; exit 1; }
 EXTRA=()
 if [ -n "${HOSTFILE:-}" ]; then need_file "$HOSTFILE" "HOSTFILE"; EXTRA+=(--hostfile "$HOSTFILE"); fi
-for var in PATH LD_LIBRARY_PATH PYTHONPATH MS_SCHED_HOST MS_SCHED_PORT; do
-  if [ -n "${!var:-}" ]; then EXTRA+=(-x "$var"); fi
-done
+while read -r var; do EXTRA+=(-x "$var"); done < <(forwarded_env)
 cmd=(mpirun --allow-run-as-root -n "$DEVICE_NUM" "${EXTRA[@]}" --output-filename log_output --merge-stderr-to-stdout
      "$PYTHON_BIN" "$PROJECT_DIR/train.py" --train_dataset="$DATASET" --train_dataset_path="$DATASET_PATH"
      --device_target="$DEVICE" --run_distribute=True "$@")

@@ -2,8 +2,9 @@
 
 A checkpoint stores the network (and, during training, the optimizer state) plus
 metadata: epoch and step reached, the config hash of the keys that define the
-network (alphabet, size …) and the alphabet itself, so that a checkpoint is never
-loaded into a network it does not fit.
+network and the model spec (:mod:`src.spec`: alphabet, case, input size, hidden size,
+resizing, label length), so that a checkpoint is never loaded into a network it does
+not fit and every reader can build the network from the checkpoint alone.
 """
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ import re
 from typing import Dict, List, Optional, Tuple
 
 import mindspore as ms
+import numpy as np
 from mindspore import nn
 
 from .errors import CrnnError
+from .spec import SPEC_KEY, ModelSpec
 
 log = logging.getLogger(__name__)
 
-META_KEYS = ("epoch_num", "step_num", "global_step_num", "config_hash", "alphabet", "resize_interpolation")
+META_KEYS = ("epoch_num", "step_num", "global_step_num", "config_hash", "alphabet", "resize_interpolation", SPEC_KEY)
 _NAME = re.compile(r"crnn-(\d+)_(\d+)\.ckpt$")
 
 
@@ -116,23 +119,84 @@ def unused_network_tensors(net: nn.Cell, params: Dict[str, ms.Parameter]) -> Lis
 HEAD_PREFIX = "rnn.1.embedding."  # the CTC head: the last BiLSTM block's Dense
 
 
-def load_pretrained(net: nn.Cell, path: str, alphabet: str) -> List[str]:
-    """Start ``net`` from the weights in ``path`` (no training state); return the names not loaded.
+def head_rows(old_alphabet: str, new_alphabet: str, case_twins: bool = True) -> Tuple[List[int], List[str]]:
+    """For each class of ``new_alphabet`` (its characters, then the blank), the row of the old head it
+    starts from (-1: fresh), and the new characters. Rows are matched by character, so a reordered
+    alphabet maps exactly; with ``case_twins`` a new letter starts from its other-case twin's row."""
+    old = {c: i for i, c in enumerate(old_alphabet)}
+    rows, new = [], []
+    for c in new_alphabet:
+        if c in old:
+            rows.append(old[c])
+            continue
+        new.append(c)
+        twin = c.lower() if c.isupper() else c.upper()
+        rows.append(old.get(twin, -1) if case_twins and twin != c else -1)
+    rows.append(len(old_alphabet))  # blank -> blank
+    return rows, new
 
-    Parameters whose shape differs (another class count) are left at their initial values,
-    and so is the CTC head when the checkpoint was trained with another alphabet of the same
-    size (the classes would mean other characters).
+
+def _head_from_rows(value: np.ndarray, initial: np.ndarray, rows: List[int]) -> np.ndarray:
+    out = initial.copy()
+    for i, row in enumerate(rows):
+        if row >= 0:
+            out[i] = value[row]
+    return out
+
+
+def load_pretrained(net: nn.Cell, path: str, alphabet: str, case_twins: bool = True) -> List[str]:
+    """Start ``net`` from the weights in ``path`` (no training state); return what was not loaded, and why.
+
+    Parameters whose shape differs (another hidden size) are left at their initial values. With
+    another alphabet the CTC head keeps the rows of every character both alphabets share and of the
+    blank, matched by character; only the new characters start fresh (or, with ``case_twins``, from
+    their other-case twin). A checkpoint that records no alphabet is taken to have the default one.
     """
     params, meta = read(path)
+    old_alphabet = meta.get("alphabet") or ModelSpec().alphabet
     own = {p.name: p for p in net.get_parameters()}
-    other_alphabet = bool(meta.get("alphabet")) and meta["alphabet"] != alphabet
     usable = {name: value for name, value in params.items()
-              if name in own and tuple(value.shape) == tuple(own[name].shape)
-              and not (other_alphabet and name.startswith(HEAD_PREFIX))}
+              if name in own and tuple(value.shape) == tuple(own[name].shape) and not name.startswith(HEAD_PREFIX)}
+    notes = []
+    heads = [name for name in own if name.startswith(HEAD_PREFIX)]
+    if old_alphabet == alphabet:
+        usable.update({name: params[name] for name in heads
+                       if name in params and tuple(params[name].shape) == tuple(own[name].shape)})
+    elif all(name in params and params[name].shape[0] == len(old_alphabet) + 1 for name in heads):
+        rows, new = head_rows(old_alphabet, alphabet, case_twins)
+        for name in heads:
+            if params[name].shape[1:] == own[name].shape[1:]:
+                usable[name] = ms.Parameter(ms.Tensor(_head_from_rows(params[name].asnumpy(), own[name].asnumpy(),
+                                                                      rows)), name=name)
+        kept = sum(1 for c in alphabet if c in old_alphabet) + 1
+        twins = sum(1 for r, c in zip(rows, alphabet) if r >= 0 and c not in old_alphabet)
+        notes.append(f"head: kept {kept} of {len(alphabet) + 1} classes (shared characters and the blank); "
+                     f"new: {_ranges(new) or 'none'}" + (f" ({twins} from their other-case twin)" if twins else ""))
     if not usable:
         raise CheckpointError(f"--pretrained {path}: no parameter fits this network (is it a CRNN checkpoint?)")
     ms.load_param_into_net(net, usable, strict_load=False)
-    return sorted(set(own) - set(usable))
+    missing = sorted(set(own) - set(usable))
+    if missing:
+        notes.append(f"re-initialised (shape differs: another hidden size?): {', '.join(missing)}")
+    return notes
+
+
+def _ranges(chars: List[str]) -> str:
+    """``A-Z, -`` : runs of three or more consecutive characters shortened, for a log line."""
+    parts: List[str] = []
+    run: List[str] = []
+    for c in chars + [""]:
+        if run and (not c or ord(c) != ord(run[-1]) + 1):
+            parts += [f"{run[0]}-{run[-1]}"] if len(run) >= 3 else [repr(c) if c.isspace() else c for c in run]
+            run = []
+        if c:
+            run.append(c)
+    return ", ".join(parts)
+
+
+def read_spec(path: str) -> Tuple[ModelSpec, bool]:
+    """(the model spec of a checkpoint, whether it records one); see :meth:`ModelSpec.from_meta`."""
+    return ModelSpec.from_meta(read(path)[1])
 
 
 def list_checkpoints(directory: str) -> List[str]:

@@ -27,10 +27,12 @@ CHOICES = {
     "device_target": ("CPU", "GPU", "Ascend"),
     "mode": ("GRAPH", "PYNATIVE"),
     "amp_level": ("O0", "O1", "O2", "O3"),
+    "loss_scale_type": ("dynamic", "static"),
     "model_version": ("V2",),
     "lr_schedule": ("cosine", "cosine_step", "constant"),
     "optimizer": ("momentum", "adam"),
     "file_format": ("MINDIR", "ONNX", "AIR"),
+    "export_target": ("CPU", "GPU", "Ascend"),
     "backend": ("auto", "mindspore"),
     "resize_interpolation": ("", "bilinear", "area"),  # empty: the model's own (data.transforms.model_interpolation)
     "int8": ("none", "static", "dynamic", "auto"),
@@ -41,6 +43,8 @@ CHOICES = {
 # Keys that change what a checkpoint's parameters mean; resuming or evaluating with
 # different values is refused.
 MODEL_KEYS = ("alphabet", "case_sensitive", "model_version", "image_height", "image_width", "hidden_size")
+#: the keys :class:`src.spec.ModelSpec` records (MODEL_KEYS plus how images are fed and the label length)
+SPEC_KEYS = MODEL_KEYS + ("resize_interpolation", "keep_aspect_ratio", "max_text_length", "alphabet_file")
 
 
 class ConfigError(CrnnError, ValueError):
@@ -58,6 +62,11 @@ class Config(dict):
 
     def __setattr__(self, name: str, value: Any) -> None:
         self[name] = value
+
+    @property
+    def explicit(self) -> frozenset:
+        """The keys the user set: on the command line, in a ``--config_path`` file or as overrides."""
+        return self.__dict__.get("_explicit", frozenset())
 
     def model_hash(self) -> str:
         """Short hash of the keys that define the network's parameters and outputs."""
@@ -132,8 +141,10 @@ def load_config(argv: Optional[Sequence[str]] = None, description: str = "CRNN",
     known, _ = pre.parse_known_args(argv)
     defaults = _read_yaml(DEFAULT_CONFIG)
     helps = _read_help(DEFAULT_CONFIG)
+    explicit = {a[2:].split("=", 1)[0] for a in (sys.argv[1:] if argv is None else argv) if a.startswith("--")}
     if os.path.abspath(known.config_path) != DEFAULT_CONFIG:
         extra = _read_yaml(known.config_path)
+        explicit |= set(extra)
         unknown = sorted(set(extra) - set(defaults))
         if unknown:
             raise ConfigError(f"{known.config_path}: unknown keys {unknown}")
@@ -148,6 +159,8 @@ def load_config(argv: Optional[Sequence[str]] = None, description: str = "CRNN",
         if unknown:
             raise ConfigError(f"unknown config keys {unknown}")
         cfg.update(overrides)
+        explicit |= set(overrides)
+    object.__setattr__(cfg, "_explicit", frozenset(explicit & set(cfg)))
     validate(cfg)
     return cfg
 
@@ -195,12 +208,24 @@ def validate(cfg: Config) -> None:
     problems = _positive(cfg, ("batch_size", "epoch_size", "learning_rate", "max_text_length", "image_height",
                                "image_width", "hidden_size", "log_interval", "save_checkpoint_steps",
                                "keep_checkpoint_max", "eval_batch_size", "num_parallel_workers",
-                               "rendered_num_samples", "eval_interval", "max_bad_steps"))
+                               "rendered_num_samples", "rendered_line_words", "eval_interval", "max_bad_steps",
+                               "loss_scale", "loss_scale_window", "max_image_pixels"))
     for key, allowed in CHOICES.items():
         if cfg[key] not in allowed:
             problems.append(f"{key} must be one of {allowed} (got {cfg[key]!r})")
+    if cfg.amp_level != "O0" and cfg.mode == "PYNATIVE" and cfg.device_target == "CPU":
+        problems.append(f"amp_level={cfg.amp_level} on CPU needs mode=GRAPH (MindSpore 2.8's PyNative fp16 CPU "
+                        f"kernels give non-finite gradients at every step)")
     if cfg.image_height != 32:
         problems.append("image_height must be 32 for the V2 network (4 poolings and a 2x2 valid conv)")
+    if cfg.image_width % 4 or cfg.image_width < 8:
+        problems.append(f"image_width must be a multiple of 4 and at least 8 (the network emits width/4 - 1 "
+                        f"frames), got {cfg.image_width}")
+    elif 0 < cfg.max_text_length > cfg.image_width // 4 - 1:
+        frames = cfg.image_width // 4 - 1
+        problems.append(f"max_text_length {cfg.max_text_length} exceeds the {frames} CTC frames of image_width "
+                        f"{cfg.image_width}: use --image_width={4 * (cfg.max_text_length + 1)} or more, or "
+                        f"--max_text_length={frames}")
     if cfg.clip_norm < 0 or cfg.warmup_epochs < 0 or cfg.max_steps < 0:
         problems.append("clip_norm, warmup_epochs and max_steps must be >= 0")
     unknown = [n for n in str(cfg.train_dataset).split(",") if n.strip() not in DATASETS]

@@ -29,6 +29,7 @@ from . import checkpoint
 from .charset import Charset
 from .config import Config
 from .data.benchmarks import write_label_list
+from .data.check import label_length_line
 from .data.mix import MixedSource
 from .data.pipeline import SourceOptions, build_source, build_training_source, epoch_indices, make_dataset
 from .data.source import STATUS_OK, STATUS_REASONS, WordSource
@@ -36,8 +37,9 @@ from .distributed import DistInfo
 from .errors import CrnnError, SetupError, UsageError
 from .evaluation import evaluate_network
 from .loss import CTCLoss, WithCTCLoss
-from .model import build_crnn
+from .model import build_crnn, sequence_length
 from .schedule import build_optimizer, learning_rates
+from .spec import ModelSpec, explicit_model_flags, reconcile
 from .utils import LOG_EVERY_SECONDS, format_seconds
 
 log = logging.getLogger("crnn")
@@ -59,6 +61,30 @@ def resume_command(argv: List[str]) -> str:
     """The command line that continues this run: the same flags with ``--resume=auto``."""
     kept = [a for a in argv if not a.startswith("--resume")]
     return " ".join(shlex.quote(a) for a in ["python"] + kept + ["--resume=auto"])
+
+
+def resume_path(cfg: Config) -> Optional[str]:
+    """The checkpoint ``--resume`` names: the file, or for "auto" the newest valid one in ckpt_0/ (None: none yet)."""
+    if cfg.resume == "auto":
+        return checkpoint.newest_valid(os.path.join(cfg.save_checkpoint_path, "ckpt_0"))
+    return cfg.resume or None
+
+
+def adopt_resumed_spec(cfg: Config) -> Optional[str]:
+    """Before anything is built: take the model spec of the checkpoint ``--resume`` continues, so a run
+    resumes with no model flags; a model flag given that contradicts it is one clear error. Returns a
+    log line, or None when there is nothing to adopt."""
+    path = resume_path(cfg)
+    if not path:
+        return None
+    spec, recorded = checkpoint.read_spec(path)
+    if not recorded:
+        return None
+    values = reconcile(spec, explicit_model_flags(cfg), f"cannot resume from {path}",
+                       hint="drop the flag to continue the run as it was; --pretrained starts a new run from "
+                            "these weights with other model settings")
+    cfg.update(values, alphabet_file="")
+    return f"model spec from {path}: {spec.describe()}"
 
 
 class StopRequest:
@@ -93,8 +119,24 @@ class StopRequest:
             signal.signal(sig, handler)
 
 
+_unscale = ops.MultitypeFuncGraph("unscale")
+
+
+@_unscale.register("Tensor", "Tensor")
+def _unscale_tensor(inverse_scale, grad):
+    """One gradient divided by the loss scale (multiplied by its inverse, in the gradient's dtype)."""
+    return grad * ops.cast(inverse_scale, grad.dtype)
+
+
 class TrainStep(nn.Cell):
-    """One optimisation step; returns (loss, finite). Non-finite gradients skip the update."""
+    """One optimisation step; returns (loss, finite, loss scale used by this step).
+
+    With loss scaling (mixed precision) the loss is multiplied by ``scale_sense`` before
+    differentiation and the gradients are divided by it after the cross-rank reduction;
+    a step whose gradients are not finite skips its update, and ``scale_update`` (a
+    :class:`mindspore.nn.DynamicLossScaleUpdateCell`) halves the scale then, or doubles it
+    after ``scale_window`` finite steps. Without ``scale_update`` the scale stays fixed.
+    """
 
     def __init__(self, net_with_loss: nn.Cell, optimizer: nn.Optimizer, clip_norm: float,
                  scale_update: Optional[nn.Cell] = None, loss_scale: float = 1.0) -> None:
@@ -107,6 +149,7 @@ class TrainStep(nn.Cell):
         self.clip_norm = float(clip_norm)
         self.hyper_map = ops.HyperMap()
         self.scale_update = scale_update
+        self.scaled = scale_update is not None or loss_scale != 1.0
         self.scale_sense = ms.Parameter(Tensor(loss_scale, mstype.float32), name="scale_sense", requires_grad=False)
         mode = ms.get_auto_parallel_context("parallel_mode")
         self.reduce = mode in (ms.ParallelMode.DATA_PARALLEL, ms.ParallelMode.HYBRID_PARALLEL)
@@ -114,10 +157,12 @@ class TrainStep(nn.Cell):
 
     def construct(self, images, targets, target_lengths, weight):
         loss = self.network(images, targets, target_lengths, weight)
-        sens = ops.cast(self.scale_sense, loss.dtype)
+        scale = self.scale_sense * 1.0  # the value this step used (scale_update changes the parameter)
+        sens = ops.cast(scale, loss.dtype)
         grads = self.grad(self.network, self.weights)(images, targets, target_lengths, weight, sens)
         grads = self.grad_reducer(grads)
-        grads = self.hyper_map(ops.partial(ops.div, y=sens), grads) if self.scale_update is not None else grads
+        if self.scaled:
+            grads = self.hyper_map(ops.partial(_unscale, ops.reciprocal(scale)), grads)
         finite = ms.amp.all_finite(grads)
         if self.scale_update is not None:  # dynamic loss scale: shrink on overflow, grow when stable
             finite = ops.depend(finite, self.scale_update(self.scale_sense, ops.logical_not(finite)))
@@ -125,20 +170,48 @@ class TrainStep(nn.Cell):
             grads = ops.clip_by_global_norm(grads, self.clip_norm)
         if finite:
             loss = ops.depend(loss, self.optimizer(grads))
-        return loss, finite
+        return loss, finite, scale
+
+
+#: O1's fp16 cells: the convolutions, matrix products and recurrences, where fp16 pays off on a GPU
+FP16_CELLS = (nn.Conv2d, nn.Dense, nn.LSTM)
+
+
+def mixed_precision(net: nn.Cell, amp_level: str) -> nn.Cell:
+    """``net`` with its cells cast for ``amp_level`` (in place; parameter names unchanged).
+
+    O2 and O3 are MindSpore's ``auto_mixed_precision``. O1 is done here, cell by cell:
+    MindSpore 2.8's own O1 rewrites the network's source and fails on this one.
+    """
+    if amp_level == "O1":
+        for _, cell in net.cells_and_names():
+            if isinstance(cell, FP16_CELLS):
+                cell.to_float(mstype.float16)
+            elif isinstance(cell, nn.BatchNorm2d):
+                cell.to_float(mstype.float32)
+        return net
+    return ms.amp.auto_mixed_precision(net, amp_level)
 
 
 def build_train_step(cfg: Config, net: nn.Cell, charset: Charset, steps_per_epoch: int) -> TrainStep:
+    """The optimiser, mixed precision (``amp_level``) and loss scaling (``loss_scale_type``) around ``net``.
+
+    O1 runs convolutions, Dense layers and LSTMs in fp16 (:data:`FP16_CELLS`), the rest in fp32;
+    O2 casts the network to fp16 but keeps BatchNorm in fp32; O3 casts everything. The CTC
+    loss always runs in fp32 (:class:`CTCLoss` casts the logits), the weights stay fp32 (each
+    fp16 cell casts them as it runs) and so does the optimiser's update.
+    """
     lrs = learning_rates(cfg, steps_per_epoch)
     optimizer = build_optimizer(cfg, net.trainable_params(), lrs)
-    scale_update = None
+    scale_update, loss_scale = None, 1.0
     if cfg.amp_level != "O0":
-        net = ms.amp.auto_mixed_precision(net, cfg.amp_level)
-        scale_update = nn.DynamicLossScaleUpdateCell(loss_scale_value=cfg.loss_scale, scale_factor=2,
-                                                     scale_window=1000)
+        net = mixed_precision(net, cfg.amp_level)
+        loss_scale = cfg.loss_scale
+        if cfg.loss_scale_type == "dynamic":
+            scale_update = nn.DynamicLossScaleUpdateCell(loss_scale_value=cfg.loss_scale, scale_factor=2,
+                                                         scale_window=cfg.loss_scale_window)
     net_with_loss = WithCTCLoss(net, CTCLoss(charset.blank))
-    return TrainStep(net_with_loss, optimizer, cfg.clip_norm, scale_update,
-                     cfg.loss_scale if scale_update is not None else 1.0)
+    return TrainStep(net_with_loss, optimizer, cfg.clip_norm, scale_update, loss_scale)
 
 
 def _to_tensors(batch: Tuple[np.ndarray, ...]) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -155,8 +228,12 @@ class Trainer:
         self.dist = dist
         self.charset = Charset.from_config(cfg)
         self.source_options = SourceOptions.from_config(cfg)
+        self.spec = ModelSpec.from_config(cfg, self.charset.alphabet)
+        log.info("model: %s", self.spec.describe())
         self.source, self.holdout = build_training_source(cfg, self.charset)
         log.info(self.source.summary())
+        if isinstance(getattr(self.source, "labels", None), list):  # sources whose labels are known up front
+            log.info(label_length_line(self.source.labels, cfg.max_text_length, sequence_length(cfg.image_width)))
         num = len(self.source)
         if num // dist.size < cfg.batch_size:
             raise UsageError(f"batch_size {cfg.batch_size} is larger than the {num // dist.size} training samples "
@@ -173,12 +250,12 @@ class Trainer:
         self.skips: Counter = Counter()
         self.bad_steps = 0
         self.consecutive_bad = 0
+        self.overflows = 0
 
     # ---------------------------------------------------------------- checkpoints
     def _meta(self, epoch: int, step: int, global_step: int) -> Dict:
         return {"epoch_num": epoch, "step_num": step, "global_step_num": global_step,
-                "config_hash": self.cfg.model_hash(), "alphabet": self.charset.alphabet,
-                "resize_interpolation": self.source_options.interpolation}
+                "config_hash": self.cfg.model_hash(), **self.spec.to_meta()}
 
     def save(self, epoch: int, step: int, global_step: int) -> Optional[str]:
         """Rank 0 writes ``crnn-<epoch>_<step>.ckpt`` (epoch 1-based, step within the epoch)."""
@@ -191,18 +268,20 @@ class Trainer:
 
     def resume(self) -> int:
         """Load ``cfg.resume`` (or the newest valid checkpoint for "auto"); return the global step to start at."""
-        path = self.cfg.resume
-        if path == "auto":
-            path = checkpoint.newest_valid(os.path.join(self.cfg.save_checkpoint_path, "ckpt_0"))
-            if path is None:
-                log.info("resume=auto: no checkpoint yet, starting %s",
-                         "from --pretrained" if self.cfg.pretrained else "from scratch")
+        path = resume_path(self.cfg)
+        if self.cfg.resume == "auto" and path is None:
+            log.info("resume=auto: no checkpoint yet, starting %s",
+                     "from --pretrained" if self.cfg.pretrained else "from scratch")
         if not path:
             if self.cfg.pretrained:
                 self.load_pretrained(self.cfg.pretrained)
             return 0
         params, meta = checkpoint.read(path)
-        if meta.get("config_hash") not in (None, self.cfg.model_hash()):
+        spec, recorded = ModelSpec.from_meta(meta)
+        if recorded and spec != self.spec:
+            raise checkpoint.CheckpointError(f"cannot resume from {path}: it was trained with " + "; ".join(
+                f"{key}={theirs!r}, not {ours!r}" for key, theirs, ours in spec.differences(self.spec)))
+        if not recorded and meta.get("config_hash") not in (None, self.cfg.model_hash()):
             raise checkpoint.CheckpointError(
                 f"cannot resume from {path}: it was trained with another alphabet or architecture "
                 f"(config hash {meta.get('config_hash')} != {self.cfg.model_hash()}; alphabet {meta.get('alphabet')!r})")
@@ -218,10 +297,13 @@ class Trainer:
         return global_step
 
     def load_pretrained(self, path: str) -> None:
-        """Weights only (fresh optimizer, step 0); layers that do not fit keep their initial values."""
-        not_loaded = checkpoint.load_pretrained(self.net, path, self.charset.alphabet)
-        log.info("pretrained weights from %s%s", path,
-                 f"; not loaded (re-initialised): {', '.join(not_loaded)}" if not_loaded else "; every layer loaded")
+        """Weights only (fresh optimizer, step 0); what does not fit is logged (see checkpoint.load_pretrained)."""
+        notes = checkpoint.load_pretrained(self.net, path, self.charset.alphabet, self.cfg.head_from_case_twin)
+        log.info("pretrained weights from %s%s", path, "".join(f"; {n}" for n in notes) or "; every layer loaded")
+        spec, recorded = checkpoint.read_spec(path)
+        changed = spec.differences(self.spec) if recorded else []
+        if changed:
+            log.info("pretrained model differs in: %s", ", ".join(f"{k} {a!r} -> {b!r}" for k, a, b in changed))
 
     # ---------------------------------------------------------------- loop
     def _source_for_epoch(self, epoch: int) -> WordSource:
@@ -267,15 +349,15 @@ class Trainer:
                 self._count_skips(batch[3])
                 if first_step:
                     log.info("first step: compiling the training graph (about 10-60 s on a CPU) ...")
-                loss, finite = self.step_cell(*_to_tensors(batch))
+                loss, finite, scale = self.step_cell(*_to_tensors(batch))
                 stop.install()  # MindSpore's runtime sets its own SIGINT handler (which raises SIGTERM) as it runs graphs
                 global_step += 1
                 step_in_epoch += 1
                 run_images += cfg.batch_size
                 window_images += cfg.batch_size
                 last_loss = float(loss.asnumpy())
-                self._check_finite(bool(finite.asnumpy()), last_loss, [source.key(i) for i in batch[4][:8]],
-                                   global_step)
+                self._check_finite(bool(finite.asnumpy()), last_loss, float(scale.asnumpy()),
+                                   [source.key(i) for i in batch[4][:8]], global_step)
                 now = time.time()
                 if first_step:
                     log.info("first step done in %.1f s (graph compilation included)", now - window_start)
@@ -303,11 +385,14 @@ class Trainer:
         elapsed = time.time() - start_time
         summary = {"steps": global_step, "loss": last_loss, "seconds": elapsed,
                    "img_per_s": run_images * self.dist.size / max(elapsed, 1e-9),
-                   "skipped_images": dict(self.skips), "bad_steps": self.bad_steps}
+                   "skipped_images": dict(self.skips), "bad_steps": self.bad_steps,
+                   "loss_scale_overflows": self.overflows}
         log.info("parameter checksum %.10e", parameter_checksum(self.net))
         log.info("done: %d steps, final loss %.4f, %.1f img/s, %s elapsed; unreadable images %s; "
-                 "non-finite steps skipped %d", global_step, last_loss, summary["img_per_s"],
-                 format_seconds(elapsed), dict(self.skips) or 0, self.bad_steps)
+                 "non-finite steps skipped %d%s", global_step, last_loss, summary["img_per_s"],
+                 format_seconds(elapsed), dict(self.skips) or 0, self.bad_steps,
+                 f"; loss-scale overflows {self.overflows} (scale now {self.loss_scale():g})"
+                 if self.cfg.amp_level != "O0" else "")
         return summary
 
     def _progress(self, batches: Iterator, epoch: int, first_step: int) -> Iterator:
@@ -345,9 +430,20 @@ class Trainer:
                 self.skips[reason] += n
                 log.warning("%d images in this batch skipped: %s (total so far: %d)", n, reason, self.skips[reason])
 
-    def _check_finite(self, finite: bool, loss: float, keys: List[str], global_step: int) -> None:
+    def loss_scale(self) -> float:
+        return float(self.step_cell.scale_sense.asnumpy())
+
+    def _check_finite(self, finite: bool, loss: float, scale: float, keys: List[str], global_step: int) -> None:
+        """Count a skipped step. Under dynamic loss scaling a step whose loss is finite but whose gradients
+        overflowed at a scale above 1 is the scaler's normal probing (about one per ``loss_scale_window``
+        steps): logged, not a bad step. Everything else non-finite counts towards ``max_bad_steps``."""
         if finite:
             self.consecutive_bad = 0
+            return
+        if self.step_cell.scale_update is not None and np.isfinite(loss) and scale > 1.0:
+            self.overflows += 1
+            log.info("step %d: gradients overflow at loss scale %g: update skipped, scale now %g",
+                     global_step, scale, self.loss_scale())
             return
         self.bad_steps += 1
         self.consecutive_bad += 1
@@ -393,8 +489,8 @@ class Trainer:
             log.info("hold-out best stays %.4f (%s)", best, self.best_path)
             return
         meta = self._meta(epoch, 0, 0)
-        checkpoint.save(self.net, self.best_path, {k: meta[k] for k in ("epoch_num", "config_hash", "alphabet",
-                                                                        "resize_interpolation")})
+        checkpoint.save(self.net, self.best_path, {k: v for k, v in meta.items()
+                                                   if k not in ("step_num", "global_step_num")})
         with open(record, "w", encoding="utf-8") as f:
             json.dump({"epoch": epoch, "accuracy": accuracy}, f)
         log.info("hold-out best %.4f at epoch %d: network written to %s", accuracy, epoch, self.best_path)

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from .charset import Charset
 from .data.benchmarks import read_image_lexicons
 from .data.pipeline import SourceOptions, build_source, eval_indices, make_dataset
-from .data.source import STATUS_OK, SourceError, WordSource
+from .data.source import STATUS_OK, MissingSample, SourceError, WordSource
 from .decoding import Decoder, GreedyDecoder
 from .decoding import build_decoder as build_decoder_kind
 from .decoding.lexicon import read_word_list
@@ -76,6 +76,15 @@ class Outputs:
         return metric, confidences
 
 
+def label_or_empty(source: WordSource, index: int) -> str:
+    """The label of sample ``index``; "" when its record is missing (an LMDB entry counted in ``num-samples``
+    but absent: the sample is already flagged unreadable, and scored as an error)."""
+    try:
+        return source.label(index)
+    except MissingSample:
+        return ""
+
+
 def collect_outputs(backend: Backend, source: WordSource, batch_size: int, num_workers: int,
                     progress: bool = True) -> Outputs:
     """Log-probabilities for every sample of ``source``, in order (unreadable ones flagged)."""
@@ -90,7 +99,7 @@ def collect_outputs(backend: Backend, source: WordSource, batch_size: int, num_w
             if len(out.keys) >= real:
                 break
             out.keys.append(source.key(i))
-            out.labels.append(source.label(i))
+            out.labels.append(label_or_empty(source, i))
             out.readable.append(bool(st == STATUS_OK))
             out.log_probs.append(log_probs[:, b])
         bar.update(min(len(ids), real - bar.n))

@@ -43,9 +43,14 @@ class MindSporeBackend(Backend):
 class MindIRBackend(Backend):
     name = "mindir"
 
-    def __init__(self, path: str, batch_size: int) -> None:
+    def __init__(self, path: str, batch_size: int, target: str = "CPU") -> None:
         import mindspore as ms
 
+        device = ms.get_context("device_target")
+        if target in ("CPU", "GPU") and device in ("CPU", "GPU") and target != device:
+            raise UsageError(f"{path} was exported for {target} (its LSTM weights are packed for {target}'s kernel) "
+                             f"and would compute wrong outputs on {device}: export it again with "
+                             f"--export_target={device}")
         self.cell = ms.nn.GraphCell(ms.load(path))
         self.batch_size = batch_size
 
@@ -94,7 +99,7 @@ def load_exported(path: str) -> Tuple[Backend, Dict]:
         if "batch_size" not in meta:
             raise UsageError(f"{path}: missing {os.path.splitext(path)[0]}.json (written by export.py) "
                              "with the exported batch size")
-        return MindIRBackend(path, int(meta["batch_size"])), meta
+        return MindIRBackend(path, int(meta["batch_size"]), meta.get("target", "CPU")), meta
     raise UsageError(f"unknown model format: {path} (expected .onnx or .mindir)")
 
 

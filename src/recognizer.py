@@ -5,8 +5,8 @@
     rec = Recognizer.from_exported("crnn.onnx")           # or an exported MINDIR / ONNX / int8 ONNX model
     rec.predict(["word.png", bgr_array, pil_image])       # -> [("hello", 0.93), ...]
 
-The alphabet and input size come from the model itself (the checkpoint's metadata, or the
-JSON that export.py writes beside an exported model), so deployment needs no training config.
+The alphabet, input size and resizing come from the model itself (its spec, :mod:`src.spec`, in the
+checkpoint or in the JSON export.py writes beside an exported model), so deployment needs no flags.
 Preprocessing is :func:`src.data.transforms.preprocess`, the same function the training and
 evaluation pipelines map over their samples.
 """
@@ -16,19 +16,19 @@ import dataclasses
 import logging
 import os
 import tempfile
-from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .charset import Charset
-from .data.transforms import INTERPOLATIONS, ImageError, decode_bgr, model_interpolation, preprocess, to_bgr
+from .data.transforms import INTERPOLATIONS, ImageError, decode_bgr, preprocess, to_bgr
 from .decoding import Decoder, build_decoder
 from .errors import CrnnError
 from .inference import Backend, MindSporeBackend, fastest_cpu_backend, load_exported, log_softmax, run_batched
+from .spec import ModelSpec, SpecError, resolve
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHIPPED_CHECKPOINT = os.path.join(ROOT, "checkpoints", "crnn_cpu.ckpt")
-DEFAULT_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 log = logging.getLogger("crnn")
 
@@ -62,12 +62,31 @@ if TYPE_CHECKING:
     from .data.pipeline import SourceOptions
 
 
+def spec_size(spec: ModelSpec) -> Tuple[int, int]:
+    return spec.image_height, spec.image_width
+
+
+def _resolve(meta: Mapping[str, Any], given: Mapping[str, Any], what: str) -> ModelSpec:
+    try:
+        return resolve(meta, given, what)
+    except SpecError as err:
+        raise RecognizerError(str(err)) from err
+
+
+def _given(alphabet: Optional[str], case_sensitive: Optional[bool], image_size: Optional[Tuple[int, int]],
+           interpolation: Optional[str], keep_aspect_ratio: Optional[bool], **others: Any) -> dict:
+    """Recognizer arguments as config keys (None: not given)."""
+    height, width = image_size if image_size is not None else (None, None)
+    return dict(alphabet=alphabet, case_sensitive=case_sensitive, image_height=height, image_width=width,
+                resize_interpolation=interpolation, keep_aspect_ratio=keep_aspect_ratio, **others)
+
+
 class Recognizer:
     """A network backend plus its alphabet, input size and decoder."""
 
     def __init__(self, backend: Backend, charset: Charset, image_size: Tuple[int, int] = (32, 100),
                  decoder: str = "greedy", batch_size: int = 64, beam_width: int = 10,
-                 lexicon: Sequence[str] = (), interpolation: str = "bilinear") -> None:
+                 lexicon: Sequence[str] = (), interpolation: str = "bilinear", keep_aspect_ratio: bool = False) -> None:
         if batch_size <= 0:
             raise RecognizerError(f"batch_size must be > 0 (got {batch_size})")
         self.backend = backend
@@ -76,6 +95,9 @@ class Recognizer:
         if interpolation not in INTERPOLATIONS:
             raise RecognizerError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
         self.interpolation = interpolation
+        self.keep_aspect_ratio = keep_aspect_ratio
+        #: the model's spec, when it came from a checkpoint or an export (:meth:`from_spec`)
+        self.spec: Optional[ModelSpec] = None
         self.batch_size = backend.batch_size or batch_size
         self.decoder_name = decoder
         #: why this backend was chosen (set by ``backend="auto"``)
@@ -84,15 +106,19 @@ class Recognizer:
 
     def source_options(self, options: "SourceOptions") -> "SourceOptions":
         """``options`` with this model's input size and resizing: how a data source must feed it."""
-        return dataclasses.replace(options, image_size=self.image_size, interpolation=self.interpolation)
+        return dataclasses.replace(options, image_size=self.image_size, interpolation=self.interpolation,
+                                   keep_aspect_ratio=self.keep_aspect_ratio)
 
     @classmethod
     def from_checkpoint(cls, path: str = SHIPPED_CHECKPOINT, alphabet: Optional[str] = None,
-                        case_sensitive: bool = False, hidden_size: int = 256, image_size: Tuple[int, int] = (32, 100),
-                        device_target: str = "CPU", backend: str = "mindspore", interpolation: Optional[str] = None,
-                        **kwargs) -> "Recognizer":
-        """The network loaded strictly from ``path``; the alphabet and the resizing (``interpolation``)
-        default to the checkpoint's own (bilinear when it does not say).
+                        case_sensitive: Optional[bool] = None, hidden_size: Optional[int] = None,
+                        image_size: Optional[Tuple[int, int]] = None, device_target: str = "CPU",
+                        backend: str = "mindspore", interpolation: Optional[str] = None,
+                        keep_aspect_ratio: Optional[bool] = None, **kwargs) -> "Recognizer":
+        """The network loaded strictly from ``path``, built from the checkpoint's own spec
+        (:mod:`src.spec`): alphabet, case, input size, hidden size, resizing. An argument left None takes
+        the spec's value; one that contradicts it is an error (``interpolation`` may differ: it overrides).
+        Checkpoints without a spec (the reference's) take the arguments, else the defaults.
 
         ``backend``: ``mindspore``, or ``auto`` (CPU only) for the faster of MindSpore and ONNX Runtime on
         this machine whose outputs match (:func:`src.inference.fastest_cpu_backend`; logged).
@@ -105,45 +131,50 @@ class Recognizer:
         from .model import CRNN
 
         _, meta = checkpoint.read(path)
-        charset = Charset(alphabet or meta.get("alphabet") or DEFAULT_ALPHABET, case_sensitive)
-        kwargs["interpolation"] = model_interpolation(interpolation, meta)
+        spec = _resolve(meta, _given(alphabet, case_sensitive, image_size, interpolation, keep_aspect_ratio,
+                                     hidden_size=hidden_size), f"checkpoint {path}")
         try:
             ms.set_device(device_target)
         except RuntimeError as err:  # the runtime already runs (a second Recognizer in this process)
             if ms.get_context("device_target") != device_target:
                 raise RecognizerError(f"cannot switch this process to {device_target}: {err}") from err
-        net = CRNN(charset.num_classes, hidden_size)
+        charset = Charset(spec.alphabet, spec.case_sensitive)
+        net = CRNN(charset.num_classes, spec.hidden_size)
         checkpoint.load_into(net, path, charset.alphabet)
         net.set_train(False)
+        chosen: Backend = MindSporeBackend(net)
+        note = chosen.name
         if backend == "auto" and device_target == "CPU":
             with tempfile.TemporaryDirectory(prefix="crnn-onnx-") as workdir:  # ONNX Runtime keeps the model in memory
-                chosen, reason = fastest_cpu_backend(net, kwargs.get("batch_size", 64), image_size, workdir)
-            log.info("inference backend: %s", reason)
-            recognizer = cls(chosen, charset, image_size, **kwargs)
-            recognizer.backend_note = reason
-            return recognizer
-        return cls(MindSporeBackend(net), charset, image_size, **kwargs)
+                chosen, note = fastest_cpu_backend(net, kwargs.get("batch_size", 64), spec_size(spec), workdir)
+            log.info("inference backend: %s", note)
+        return cls.from_spec(chosen, spec, note, **kwargs)
 
     @classmethod
     def from_exported(cls, path: str, alphabet: Optional[str] = None, interpolation: Optional[str] = None,
                       **kwargs) -> "Recognizer":
-        """An exported ``.onnx`` (ONNX Runtime; int8 ones too) or ``.mindir`` model with export.py's JSON;
-        the resizing defaults to the one recorded there."""
+        """An exported ``.onnx`` (ONNX Runtime; int8 ones too) or ``.mindir`` model with export.py's JSON,
+        which carries the model's spec; ``interpolation`` overrides its resizing."""
         try:
             backend, meta = load_exported(path)
         except (OSError, ValueError) as err:
             raise RecognizerError(str(err)) from err
-        model_alphabet = meta.get("alphabet", alphabet or DEFAULT_ALPHABET)
-        if alphabet and alphabet != model_alphabet:
-            raise RecognizerError(f"{path} was exported with alphabet {model_alphabet!r}, not {alphabet!r}")
-        charset = Charset(model_alphabet, meta.get("case_sensitive", False))
-        size = (int(meta.get("image_height", 32)), int(meta.get("image_width", 100)))
-        kwargs["interpolation"] = model_interpolation(interpolation, meta)
-        return cls(backend, charset, size, **kwargs)
+        spec = _resolve(meta, _given(alphabet, None, None, interpolation, None), f"model {path}")
+        return cls.from_spec(backend, spec, backend.name, **kwargs)
+
+    @classmethod
+    def from_spec(cls, backend: Backend, spec: ModelSpec, note: str, **kwargs) -> "Recognizer":
+        """A Recognizer feeding ``backend`` as ``spec`` says (alphabet, case, size, resizing)."""
+        kwargs.update(interpolation=spec.interpolation, keep_aspect_ratio=spec.keep_aspect_ratio)
+        recognizer = cls(backend, Charset(spec.alphabet, spec.case_sensitive), spec_size(spec), **kwargs)
+        recognizer.spec = spec
+        recognizer.backend_note = note
+        return recognizer
 
     def preprocess(self, images: Sequence[ImageInput]) -> np.ndarray:
         """Network input [N, 3, H, W] float32 for any number of images of any sizes."""
-        return np.stack([preprocess(load_image(img), self.image_size, self.interpolation) for img in images])
+        return np.stack([preprocess(load_image(img), self.image_size, self.interpolation, self.keep_aspect_ratio)
+                         for img in images])
 
     def log_probs(self, batch: np.ndarray) -> np.ndarray:
         """Per-frame log-probabilities [T, N, C] of a preprocessed batch."""

@@ -12,6 +12,7 @@ from typing import Optional
 import numpy as np
 
 from .cpu_env import configure_cpu
+from .distributed import DeviceChoice
 from .errors import SetupError
 
 
@@ -38,8 +39,12 @@ def gpu_available() -> bool:
     return bool(glob.glob("/dev/nvidia[0-9]*")) or shutil.which("nvidia-smi") is not None
 
 
-def setup_context(cfg, device_id: Optional[int] = None) -> None:
-    """Select device and execution mode; fail early with a clear message when the device is absent."""
+def setup_context(cfg, device: Optional[DeviceChoice] = None) -> None:
+    """Select device and execution mode; fail early with a clear message when the device is absent.
+
+    Without ``device``, ``cfg.device_id``; training passes its launcher's choice
+    (:func:`src.distributed.choose_device`), whose id None leaves the choice to MindSpore (msrun).
+    """
     import mindspore as ms
 
     if cfg.device_target == "GPU" and not gpu_available():
@@ -47,7 +52,7 @@ def setup_context(cfg, device_id: Optional[int] = None) -> None:
                            "(no /dev/nvidia*, no nvidia-smi); use --device_target=CPU")
     mode = ms.GRAPH_MODE if cfg.mode == "GRAPH" else ms.PYNATIVE_MODE
     ms.set_context(mode=mode)
-    ms.set_device(cfg.device_target, cfg.device_id if device_id is None else device_id)
+    ms.set_device(cfg.device_target, cfg.device_id if device is None else device.device_id)
 
 
 def set_seed(seed: int) -> None:

@@ -52,7 +52,7 @@ def test_user_errors_are_one_line_and_bugs_keep_their_traceback(tmp_path, monkey
     from src import recognizer, utils
 
     # the device is chosen once per process; earlier tests in this process may have started the runtime
-    monkeypatch.setattr(utils, "setup_context", lambda cfg, device_id=None: None)
+    monkeypatch.setattr(utils, "setup_context", lambda cfg, device=None: None)
     assert eval_entry.main(["--eval_dataset=iiit5k", f"--eval_dataset_path={tmp_path}"]) == 1
     assert capsys.readouterr().err.strip() == "error: no --checkpoint_path (or --model) given"
 

@@ -117,7 +117,7 @@ def test_recognizer_takes_paths_arrays_and_pil_images_alike_and_matches_its_expo
         rec.predict([os.path.join(iiit5k_dir, "missing.png")])
     with pytest.raises(RecognizerError, match="shape"):
         rec.predict([np.zeros((2, 3, 5, 5), np.uint8)])
-    with pytest.raises(RecognizerError, match="exported with alphabet"):
+    with pytest.raises(RecognizerError, match="--alphabet='abc' but the model has alphabet='0123"):
         Recognizer.from_exported(str(d / "crnn_onnx.onnx"), alphabet="abc")
 
 

@@ -88,3 +88,59 @@ def test_the_readmes_launch_commands_dry_run_without_data(argv):
                          env=dict(os.environ, DRY_RUN="1"))
     assert res.returncode == 0, res.stderr
     assert "train.py" in res.stdout and "--run_distribute=True" in res.stdout or "msrun" in res.stdout
+
+
+def own_data_commands() -> List[List[str]]:
+    """The bash block of the README's "Your own data" section, as argv lists."""
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    section = text.split("### Your own data", 1)[1]
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    lines = [line.split(" #", 1)[0].strip() for line in block.replace("\\\n", " ").splitlines()]
+    return [shlex.split(line) for line in lines if line and not line.startswith("#")]
+
+
+def test_the_readmes_own_data_commands_run_as_written(tmp_path):
+    """check -> alphabet -> fine-tune from the shipped model -> evaluate -> export -> infer, on a folder of
+    mixed-case crops with characters the shipped model has never seen; only the run length is shortened."""
+    import cv2
+    from tests.conftest import word_image
+
+    crops = tmp_path / "my_crops"
+    (crops / "new").mkdir(parents=True)
+    words = ["Exit", "B-52", "Hotel", "park", "ZONE", "Cafe", "rue-9", "Taxi", "open", "Bank", "A4", "Tram"]
+    lines = []
+    for i, word in enumerate(words):
+        cv2.imwrite(str(crops / f"{i}.png"), word_image(word, seed=i))
+        lines.append(f"{i}.png\t{word}")
+    (crops / "labels.tsv").write_text("\n".join(lines + ["missing.png\tGone"]) + "\n")
+    labels = words + ["Gone"]
+    (crops / "test.tsv").write_text("\n".join(lines[:4]) + "\n")
+    for i in range(3):
+        cv2.imwrite(str(crops / "new" / f"n{i}.png"), word_image(words[i], seed=40 + i))
+    os.symlink(os.path.join(ROOT, "checkpoints"), tmp_path / "checkpoints")
+    short = {"train.py": ["--epoch_size=1", "--batch_size=4"]}
+    commands = own_data_commands()
+    assert [c[1] if c[1] != "-m" else c[2] for c in commands] == ["src.data.check", "src.data.check", "train.py",
+                                                                   "eval.py", "export.py", "infer.py"]
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    for argv in commands:
+        assert argv[0] == "python"
+        script = argv[1]
+        argv = [sys.executable] + ([os.path.join(ROOT, script)] if script.endswith(".py") else argv[1:3]) + \
+            argv[2 if script.endswith(".py") else 3:] + short.get(script, [])
+        res = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        assert res.returncode == 0, f"{script}: {res.stdout[-2000:]}{res.stderr[-2000:]}"
+        if argv[1:3] == ["-m", "src.data.check"]:
+            usable = 12 if any(a.startswith("--alphabet_file") for a in argv) else 2  # 2: lower case, no '-'
+            assert f"samples: 13, usable: {usable} " in res.stdout and "1  image file missing" in res.stdout
+        if script == "train.py":
+            new = sorted(set("".join(labels)) - set("0123456789abcdefghijklmnopqrstuvwxyz"))
+            twins = sum(c.isalpha() for c in new)          # every new capital has its lower-case twin
+            assert f"head: kept {len(set(''.join(labels))) - len(new) + 1} of" in res.stdout, res.stdout
+            assert f"({twins} from their other-case twin)" in res.stdout and "best.ckpt" in res.stdout, res.stdout[:6000]
+        if script == "eval.py":
+            assert "total=4" in res.stdout
+        if script == "infer.py":
+            assert res.stdout.count("n0.png") == 1
+    alphabet = (tmp_path / "my_alphabet.txt").read_text().split("\n")[:-1]
+    assert alphabet == sorted(set("".join(labels)))     # the missing image's label counts: its image is the problem

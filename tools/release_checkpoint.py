@@ -4,8 +4,8 @@
     python tools/release_checkpoint.py --checkpoint_path runs/ckpt_0/crnn-6_500.ckpt,runs/ckpt_0/crnn-7_500.ckpt,runs/ckpt_0/crnn-8_500.ckpt --output avg.ckpt
 
 Several comma-separated checkpoints are averaged parameter by parameter (checkpoint averaging: the
-weights of the last epochs of one run, a cheap ensemble). The release keeps the metadata (alphabet,
-config hash, epoch/step of the last one) and is about a third of the size of a training checkpoint.
+weights of the last epochs of one run, a cheap ensemble). The release keeps the metadata (the model
+spec, config hash, epoch/step of the last one) and is about a third of the size of a training checkpoint.
 """
 import argparse
 import os
@@ -27,27 +27,27 @@ def main() -> int:
     import mindspore as ms
 
     from src import checkpoint
-    from src.charset import Charset
     from src.model import CRNN
+    from src.spec import SpecError, resolve
 
     paths = [p for p in args.checkpoint_path.split(",") if p]
     try:
         first_meta = checkpoint.read(paths[0])[1]
-        charset = Charset(args.alphabet or first_meta.get("alphabet") or "0123456789abcdefghijklmnopqrstuvwxyz")
-        net = CRNN(charset.num_classes)
+        spec = resolve(first_meta, {"alphabet": args.alphabet or None,
+                                    "resize_interpolation": args.resize_interpolation or None}, paths[0])
+        net = CRNN(len(spec.alphabet) + 1, spec.hidden_size)
         total = None
         for path in paths:
-            meta = checkpoint.load_into(net, path, charset.alphabet)
+            meta = checkpoint.load_into(net, path, spec.alphabet)
             values = {p.name: p.asnumpy().astype("float64") for p in net.get_parameters()}
             total = values if total is None else {k: total[k] + v for k, v in values.items()}
-    except checkpoint.CheckpointError as err:
+    except (checkpoint.CheckpointError, SpecError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     for p in net.get_parameters():
         p.set_data(ms.Tensor((total[p.name] / len(paths)).astype(p.asnumpy().dtype)))
     meta.pop("global_step_num", None)  # a release is a starting point, not a run to resume
-    if args.resize_interpolation:
-        meta["resize_interpolation"] = args.resize_interpolation
+    meta.update(spec.to_meta())          # the whole model spec, also for checkpoints that predate it
     checkpoint.save(net, args.output, meta)
     what = f"the average of {len(paths)} checkpoints" if len(paths) > 1 else paths[0]
     print(f"wrote {args.output} ({os.path.getsize(args.output) / 1e6:.1f} MB) from {what}")

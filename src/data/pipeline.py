@@ -19,7 +19,7 @@ from .benchmarks import BenchmarkSource
 from .lmdb_dataset import LmdbSource
 from .mix import IndexedSource, MixedSource, MixPart, batch_counts, split_holdout
 from .render import RenderedSource
-from .transforms import model_interpolation, normalize
+from .transforms import model_interpolation, normalize, set_pixel_limit
 from .source import COLUMNS, SourceError, WordSource
 from .synth import MJSynthSource
 
@@ -41,36 +41,42 @@ class SourceOptions:
     words: str = ""
     backgrounds: str = ""
     interpolation: str = "bilinear"           # resize_interpolation
+    keep_aspect_ratio: bool = False
+    line_words: int = 1                       # rendered_line_words
 
     @classmethod
     def from_config(cls, cfg) -> "SourceOptions":
+        set_pixel_limit(cfg.max_image_pixels)  # every reader of this process refuses larger images
         return cls((cfg.image_height, cfg.image_width), cfg.max_text_length, cfg.rendered_num_samples, cfg.seed,
                    cfg.rendered_fonts, cfg.rendered_words, cfg.rendered_backgrounds,
-                   model_interpolation(cfg.resize_interpolation))
+                   model_interpolation(cfg.resize_interpolation), cfg.keep_aspect_ratio, cfg.rendered_line_words)
 
     def source_kwargs(self, charset: Charset) -> dict:
         """The keyword arguments every :class:`WordSource` takes."""
         return dict(charset=charset, image_size=self.image_size, max_text_length=self.max_text_length,
-                    num_frames=sequence_length(self.image_size[1]), interpolation=self.interpolation)
+                    num_frames=sequence_length(self.image_size[1]), interpolation=self.interpolation,
+                    keep_aspect_ratio=self.keep_aspect_ratio)
 
 
 def build_source(name: str, path: str, charset: Charset, options: SourceOptions, training: bool,
-                 epoch: int = 0) -> WordSource:
-    """The source for dataset ``name`` at ``path``; training sources filter labels the model cannot learn."""
+                 epoch: int = 0, filter_labels: Optional[bool] = None) -> WordSource:
+    """The source for dataset ``name`` at ``path`` (its training split when ``training``); training sources
+    filter labels the model cannot learn unless ``filter_labels`` says otherwise (the dataset check)."""
     common = options.source_kwargs(charset)
+    keep = training if filter_labels is None else filter_labels
     if name == "synth":
-        return MJSynthSource(path, "train" if training else "test", filter_labels=training, **common)
+        return MJSynthSource(path, "train" if training else "test", filter_labels=keep, **common)
     if name == "rendered":
         if path:  # a folder written by `python -m src.data.render` is an MJSynth folder
-            return MJSynthSource(path, "train" if training else "test", filter_labels=training, **common)
+            return MJSynthSource(path, "train" if training else "test", filter_labels=keep, **common)
         seed = options.seed if training else options.seed + 7919  # a held-out stream for evaluation
         return RenderedSource(options.rendered_num_samples, epoch=epoch if training else 0, seed=seed,
                               fonts=options.fonts, words=options.words, backgrounds=options.backgrounds,
-                              filter_labels=True, **common)
+                              line_words=options.line_words, filter_labels=True, **common)
     if name == "lmdb":
-        return LmdbSource(path, filter_labels=training, **common)
+        return LmdbSource(path, filter_labels=keep, **common)
     if name in BENCHMARKS:
-        return BenchmarkSource(name, path, filter_labels=training, **common)
+        return BenchmarkSource(name, path, filter_labels=keep, **common)
     raise SourceError(f"unknown dataset {name!r}")
 
 

@@ -170,6 +170,26 @@ def sample_text(rng: random.Random, words: Sequence[str], max_length: int = 23, 
     return word
 
 
+def sample_line(rng: random.Random, words: Sequence[str], max_length: int = 23, num_frames: int = 24,
+                line_words: int = 1, min_length: int = 0) -> str:
+    """A text line: 1 to ``line_words`` draws of :func:`sample_text` joined by spaces (more while shorter than
+    ``min_length``), cut at a word boundary to ``max_length`` and to what ``num_frames`` CTC frames can hold."""
+    if line_words <= 1 and min_length <= 0:
+        return sample_text(rng, words, max_length, num_frames)
+    wanted = rng.randint(1, max(1, line_words))
+    parts: List[str] = []
+    while len(parts) < wanted or len(" ".join(parts)) < min_length:
+        parts.append(sample_text(rng, words, max_length, num_frames))
+        if len(" ".join(parts)) >= max_length:
+            break
+    while len(parts) > 1 and (len(" ".join(parts)) > max_length or ctc_min_frames(" ".join(parts)) > num_frames):
+        parts.pop()
+    line = " ".join(parts)[:max_length]
+    while ctc_min_frames(line) > num_frames:
+        line = line[:-1]
+    return line
+
+
 # ---------------------------------------------------------------------------- rendering
 def _colour_pair(rng: random.Random) -> Tuple[np.ndarray, np.ndarray]:
     """Background and text colours with enough luminance contrast to be legible.
@@ -425,8 +445,11 @@ class WordRenderer:
     """Deterministic renderer: image ``i`` of epoch ``e`` depends only on (seed, e, i)."""
 
     def __init__(self, seed: int = 0, fonts: str = "", words: str = "", max_length: int = 23,
-                 backgrounds: str = "") -> None:
+                 backgrounds: str = "", num_frames: int = 24, line_words: int = 1, min_length: int = 0) -> None:
         self.seed = seed
+        self.num_frames = num_frames
+        self.line_words = line_words
+        self.min_length = min_length
         self.fonts = find_fonts(fonts)
         self.photos = find_backgrounds(backgrounds)
         if not self.photos and backgrounds != "none":
@@ -442,7 +465,8 @@ class WordRenderer:
         return random.Random((self.seed * 1_000_003 + epoch) * 10_000_019 + index)
 
     def text(self, epoch: int, index: int) -> str:
-        return sample_text(self.rng(epoch, index), self.words, self.max_length)
+        return sample_line(self.rng(epoch, index), self.words, self.max_length, self.num_frames, self.line_words,
+                           self.min_length)
 
     def image(self, epoch: int, index: int, text: str) -> np.ndarray:
         rng = self.rng(epoch, index)
@@ -456,8 +480,9 @@ class RenderedSource(ListSource):
     name = "rendered"
 
     def __init__(self, num_samples: int, epoch: int = 0, seed: int = 0, fonts: str = "", words: str = "",
-                 backgrounds: str = "", **kwargs) -> None:
-        self.renderer = WordRenderer(seed, fonts, words, kwargs.get("max_text_length", 23), backgrounds)
+                 backgrounds: str = "", line_words: int = 1, **kwargs) -> None:
+        self.renderer = WordRenderer(seed, fonts, words, kwargs.get("max_text_length", 23), backgrounds,
+                                     kwargs.get("num_frames", 24), line_words)
         self.epoch = epoch
         entries = [(f"rendered:{epoch}:{i}", self.renderer.text(epoch, i)) for i in range(num_samples)]
         super().__init__(entries, **kwargs)
@@ -505,9 +530,11 @@ def write_mjsynth(output: str, num: int, seed: int = 0, fonts: str = "", words: 
     return {k: len(v) for k, v in splits.items()}
 
 
-def rendered_items(num: int, seed: int = 0, fonts: str = "", words: str = "", backgrounds: str = ""):
+def rendered_items(num: int, seed: int = 0, fonts: str = "", words: str = "", backgrounds: str = "",
+                   line_words: int = 1, min_length: int = 0, max_length: int = 23):
     """(name, JPEG bytes, label) for ``num`` rendered words, for the LMDB writer."""
-    renderer = WordRenderer(seed, fonts, words, backgrounds=backgrounds)
+    renderer = WordRenderer(seed, fonts, words, max_length, backgrounds=backgrounds,
+                            num_frames=max(24, max_length + 1), line_words=line_words, min_length=min_length)
     for i in range(num):
         text = renderer.text(0, i)
         ok, enc = cv2.imencode(".jpg", renderer.image(0, i, text), [cv2.IMWRITE_JPEG_QUALITY, 95])
@@ -526,17 +553,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="photo files/folders, comma separated (default: /usr/share/backgrounds; none: no photos)")
     parser.add_argument("--val_fraction", type=float, default=0.0)
     parser.add_argument("--test_fraction", type=float, default=0.0)
+    parser.add_argument("--line_words", type=int, default=1,
+                        help="words per image: 1 to N, joined by spaces (text lines; needs --lmdb)")
+    parser.add_argument("--min_length", type=int, default=0, help="lines at least this long (more words)")
+    parser.add_argument("--max_length", type=int, default=23, help="labels at most this long")
     add_bool_flag(parser, "lmdb", help="write an image+label LMDB instead of a folder")
     args = parser.parse_args(argv)
     if args.num <= 0:
         parser.error("--num must be > 0")
+    if (args.line_words > 1 or args.min_length > 0) and not args.lmdb:
+        parser.error("text lines hold spaces, which MJSynth file names cannot: add --lmdb")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     start = time.time()
     if args.lmdb:
         from .create_lmdb import write_lmdb
 
         written, _, _ = write_lmdb(args.output, rendered_items(args.num, args.seed, args.fonts, args.words,
-                                                                       args.backgrounds), args.num)
+                                                               args.backgrounds, args.line_words, args.min_length,
+                                                               args.max_length), args.num)
         counts = {"train": written}
     else:
         counts = write_mjsynth(args.output, args.num, args.seed, args.fonts, args.words,

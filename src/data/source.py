@@ -53,14 +53,18 @@ class WordSource:
     name = "words"
 
     def __init__(self, charset: Charset, image_size: Tuple[int, int], max_text_length: int, num_frames: int,
-                 filter_labels: bool = True, skips: Optional[Counter] = None, interpolation: str = "bilinear") -> None:
+                 filter_labels: bool = True, skips: Optional[Counter] = None, interpolation: str = "bilinear",
+                 keep_aspect_ratio: bool = False) -> None:
         self.charset = charset
         self.image_size = image_size
         self.interpolation = interpolation
+        self.keep_aspect_ratio = keep_aspect_ratio
         self.max_text_length = max_text_length
         self.num_frames = num_frames
         self.filter_labels = filter_labels
         self.skips: Counter = skips if skips is not None else Counter()
+        #: characters outside the alphabet in the labels filtered out, by frequency (sources that filter up front)
+        self.outside: Counter = Counter()
 
     # ---------------------------------------------------------------- subclass hooks
     def __len__(self) -> int:
@@ -101,7 +105,7 @@ class WordSource:
             if problem:
                 status = _LABEL_STATUS[problem]
             else:
-                image = resize(self.load_image(index), self.image_size, self.interpolation)
+                image = resize(self.load_image(index), self.image_size, self.interpolation, self.keep_aspect_ratio)
         except MissingSample:
             status = STATUS_NO_KEY
         except FileNotFoundError:
@@ -121,6 +125,9 @@ class WordSource:
         total = len(self) + sum(self.skips.values())
         text = f"{self.name}: {len(self)} of {total} samples kept"
         skipped = self.describe_skips()
+        if self.outside:
+            chars = ", ".join(f"{c!r} x{n}" for c, n in self.outside.most_common(12))
+            skipped += f"; characters outside the alphabet: {chars} (python -m src.data.check lists every problem)"
         return f"{text} (skipped: {skipped})" if skipped else text
 
 
@@ -129,8 +136,9 @@ class ListSource(WordSource):
 
     def __init__(self, entries: Iterable[Tuple[str, str]], charset: Charset, image_size: Tuple[int, int],
                  max_text_length: int, num_frames: int, filter_labels: bool = True,
-                 skips: Optional[Counter] = None, interpolation: str = "bilinear") -> None:
-        super().__init__(charset, image_size, max_text_length, num_frames, filter_labels, skips, interpolation)
+                 skips: Optional[Counter] = None, interpolation: str = "bilinear", keep_aspect_ratio: bool = False) -> None:
+        super().__init__(charset, image_size, max_text_length, num_frames, filter_labels, skips, interpolation,
+                         keep_aspect_ratio)
         self.keys: List[str] = []
         self.labels: List[str] = []
         seen = set()
@@ -143,6 +151,8 @@ class ListSource(WordSource):
             reason = self.label_problem(text)
             if reason:
                 self.skips[reason] += 1
+                if reason == OOV:
+                    self.outside.update(c for c in text if c not in charset.index)
                 continue
             self.keys.append(key)
             self.labels.append(text)

@@ -1,9 +1,9 @@
 """Image decoding and preprocessing shared by training, evaluation and inference.
 
 Images are decoded to 3-channel BGR uint8 whatever they were on disk (grayscale,
-RGBA, 16-bit, palette), resized to the network size without keeping the aspect
-ratio, bilinearly (as the reference does; ``area`` is an option), then normalised to
-(x - 127.5) / 127.5 in CHW.
+RGBA, 16-bit, palette), resized to the network size — stretched (the reference) or,
+with ``keep_aspect_ratio``, scaled to the height and padded on the right —, bilinearly
+(as the reference does; ``area`` is an option), then normalised to (x - 127.5) / 127.5 in CHW.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 cv2.setNumThreads(1)  # the data pipeline parallelises over workers, not inside one resize
+cv2.setLogLevel(2)    # errors only: a corrupt file is reported once, as a counted skip, not by libpng's warnings
 
 MEAN = 127.5
 STD = 127.5
@@ -30,10 +31,45 @@ class ImageError(ValueError):
     """The bytes are not a decodable image."""
 
 
-def decode_bgr(data: bytes) -> np.ndarray:
-    """Decode encoded image bytes to HxWx3 BGR uint8; raise ImageError when impossible."""
+#: images with more pixels than this are refused from their header, before decoding (``max_image_pixels``;
+#: a 109 KB PNG of 30000x30000 pixels would otherwise take 2.7 GB to decode)
+MAX_PIXELS = 25_000_000
+
+
+def set_pixel_limit(max_pixels: int) -> None:
+    """Set :data:`MAX_PIXELS` for this process (and the dataset worker processes it forks)."""
+    global MAX_PIXELS
+    MAX_PIXELS = int(max_pixels)
+
+
+def image_size_from_header(data: bytes) -> Optional[Tuple[int, int]]:
+    """(width, height) read from the image header without decoding the pixels; None when PIL cannot
+    parse the header (the decoder then decides); (huge, huge) for a header PIL calls a decompression bomb."""
+    import io
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                return img.size
+    except Image.DecompressionBombError:
+        return 1 << 20, 1 << 20
+    except Exception:  # noqa: BLE001 (any unparsable header: cv2 gets the final word)
+        return None
+
+
+def decode_bgr(data: bytes, max_pixels: Optional[int] = None) -> np.ndarray:
+    """Decode encoded image bytes to HxWx3 BGR uint8; raise ImageError when impossible or when the header
+    says the image has more than ``max_pixels`` (default :data:`MAX_PIXELS`) pixels."""
     if not data:
         raise ImageError("zero-byte file")
+    limit = MAX_PIXELS if max_pixels is None else max_pixels
+    size = image_size_from_header(data)
+    if size is not None and size[0] * size[1] > limit:
+        raise ImageError(f"{size[0]}x{size[1]} pixels, above the limit of {limit:,} (max_image_pixels)")
     buf = np.frombuffer(data, dtype=np.uint8)
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
@@ -56,15 +92,28 @@ def to_bgr(img: np.ndarray) -> np.ndarray:
     return img
 
 
-def resize(img: np.ndarray, size: Tuple[int, int], interpolation: str = "bilinear") -> np.ndarray:
-    """Resize BGR uint8 to (height, width); ``interpolation`` is one of :data:`INTERPOLATIONS`."""
+#: the grey that pads an aspect-preserving resize on the right: 128 normalises to ~0, the network's mean input
+PAD_VALUE = 128
+
+
+def resize(img: np.ndarray, size: Tuple[int, int], interpolation: str = "bilinear",
+           keep_aspect_ratio: bool = False) -> np.ndarray:
+    """Resize BGR uint8 to (height, width); ``interpolation`` is one of :data:`INTERPOLATIONS`.
+
+    ``keep_aspect_ratio``: scale to the height keeping the ratio, up to the width (wider images are
+    squeezed to it), and fill the rest on the right with :data:`PAD_VALUE` grey.
+    """
     if interpolation not in INTERPOLATIONS:
         raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
     height, width = size
     h, w = img.shape[:2]
-    shrink_a_lot = h > 2 * height or w > 2 * width
+    target_w = min(width, max(1, round(w * height / h))) if keep_aspect_ratio else width
+    shrink_a_lot = h > 2 * height or w > 2 * target_w
     interp = cv2.INTER_AREA if interpolation == "area" and shrink_a_lot else cv2.INTER_LINEAR
-    return cv2.resize(img, (width, height), interpolation=interp)
+    out = cv2.resize(img, (target_w, height), interpolation=interp)
+    if target_w < width:
+        out = cv2.copyMakeBorder(out, 0, 0, 0, width - target_w, cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3)
+    return out
 
 
 def normalize(img: np.ndarray) -> np.ndarray:
@@ -72,8 +121,9 @@ def normalize(img: np.ndarray) -> np.ndarray:
     return ((img.astype(np.float32) - MEAN) / STD).transpose(2, 0, 1)
 
 
-def preprocess(img: np.ndarray, size: Tuple[int, int], interpolation: str = "bilinear") -> np.ndarray:
+def preprocess(img: np.ndarray, size: Tuple[int, int], interpolation: str = "bilinear",
+               keep_aspect_ratio: bool = False) -> np.ndarray:
     """The network input of one BGR image: resize to ``size`` (height, width), then :func:`normalize`.
     The Recognizer calls this; the data pipeline runs the same two functions (the sources resize, so
     augmentation sees uint8 pixels, and the pipeline maps :func:`normalize` over the batches)."""
-    return normalize(resize(img, size, interpolation))
+    return normalize(resize(img, size, interpolation, keep_aspect_ratio))

@@ -1,5 +1,5 @@
 """CRNN network: backbone (CNN), sequence (BiLSTM) and CTC head."""
 from .backbone import sequence_length
-from .crnn import CRNN, build_crnn, count_parameters
+from .crnn import CRNN, build_crnn, count_parameters, pack_lstm_weights_for
 
-__all__ = ["CRNN", "build_crnn", "count_parameters", "sequence_length"]
+__all__ = ["CRNN", "build_crnn", "count_parameters", "pack_lstm_weights_for", "sequence_length"]

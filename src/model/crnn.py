@@ -33,5 +33,21 @@ def build_crnn(cfg, num_classes: int) -> CRNN:
     return CRNN(num_classes, cfg.hidden_size)
 
 
+def pack_lstm_weights_for(net: nn.Cell, target: str) -> int:
+    """Make every LSTM of ``net`` pack its weights as ``target``'s kernel reads them; return how many.
+
+    MindSpore's ``nn.LSTM`` decides when it is built, from the device then set, how it hands its
+    weights to the LSTM kernel: on GPU (cuDNN) the two biases one after the other, on CPU their sum.
+    An exported MINDIR keeps that layout, so a model exported on a GPU computes wrong outputs on a
+    CPU without any error. Export therefore packs for the device the model will run on.
+    """
+    if target not in ("CPU", "GPU"):
+        raise UsageError(f"LSTM weights can be packed for CPU or GPU, not {target!r}")
+    cells = [cell for _, cell in net.cells_and_names() if hasattr(cell, "is_gpu")]  # MindSpore's CPU/GPU LSTM
+    for cell in cells:
+        cell.is_gpu = target == "GPU"
+    return len(cells)
+
+
 def count_parameters(net: nn.Cell) -> int:
     return sum(int(p.size) for p in net.trainable_params())
