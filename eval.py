@@ -2,7 +2,7 @@
 an LMDB or an MJSynth test split — or on every benchmark under a folder.
 
     python eval.py --eval_dataset=iiit5k --eval_dataset_path=./IIIT5K/ --checkpoint_path=./ckpt_0/crnn-10_14110.ckpt
-    python eval.py ... --decoders=greedy,beam,lex50,lex1k        # every decoding mode in one run
+    python eval.py ... --decoders=greedy,beam:10,lexicon:50,lexicon:1k   # several decoders in one run
     python eval.py ... --model=crnn.onnx                          # an exported model (onnxruntime)
     python eval.py --eval_dataset=all --eval_dataset_path=../shared/data --checkpoint_path=...   # every set
 """
@@ -47,28 +47,25 @@ def main(argv=None) -> int:
     cfg = load_config_or_exit(argv, __doc__.split("\n")[0])
     from src.errors import CrnnError
     from src.data.pipeline import SourceOptions
+    from src.decoding.spec import specs_from_config
     from src.evaluation import build_shared_decoders, discover_sets, evaluate_set, format_line, results_table, summary_lines
     from src.utils import setup_context, setup_logging
 
     log = setup_logging()
-    primary = "beam" if cfg.beam_width > 1 else "greedy"
-    if cfg.lexicon != "none":
-        primary = cfg.lexicon
-    names = [n.strip() for n in cfg.decoders.split(",") if n.strip()] or [primary]
     many = cfg.eval_dataset == "all"
     try:
+        specs = specs_from_config(cfg)
+        names = [str(spec) for spec in specs]
         setup_context(cfg)
         recognizer = load_recognizer(cfg)
         backend, charset = recognizer.backend, recognizer.charset
         options = recognizer.source_options(SourceOptions.from_config(cfg))
         sets = discover_sets(cfg.eval_dataset_path) if many else [(cfg.eval_dataset, cfg.eval_dataset, cfg.eval_dataset_path)]
-        shared = build_shared_decoders(names, charset, cfg.beam_width, cfg.lexicon_delta, cfg.beam_prior,
-                                       cfg.beam_prior_weight)
+        shared = build_shared_decoders(specs, charset)
         results, rows = [], []
         for set_name, kind, path in sets:
-            result, records = evaluate_set(backend, charset, kind, path, names, shared, options, cfg.eval_batch_size,
-                                           cfg.num_parallel_workers, cfg.lexicon_delta, name=set_name,
-                                           optional_decoders=many)
+            result, records = evaluate_set(backend, charset, kind, path, specs, shared, options, cfg.eval_batch_size,
+                                           cfg.num_parallel_workers, name=set_name, optional_decoders=many)
             results.append(result)
             rows += [((set_name,) if many else ()) + tuple(r) for r in records]
             if many:

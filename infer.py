@@ -2,7 +2,7 @@
 
     python infer.py word.png                                        # shipped default model
     python infer.py ./crops/ --model crnn.onnx --batch_size 64      # a folder, exported model (onnxruntime)
-    python infer.py list.txt --checkpoint_path ckpt_0/crnn-10_14110.ckpt --decoder beam --visualize out.png
+    python infer.py list.txt --checkpoint_path ckpt_0/crnn-10_14110.ckpt --decoder beam:10 --visualize out.png
 
 INPUT is an image, a folder of images, or a text file with one image path per line
 (anything after the path on a line is ignored). Prints ``path<TAB>text<TAB>confidence``
@@ -47,16 +47,20 @@ AUTO_MIN_IMAGES = 256
 
 def load_recognizer(args, num_images: int):
     """A Recognizer from --model (exported) or --checkpoint_path; alphabet and input size from the model."""
-    from src.decoding.lexicon import read_word_list
+    from src.decoding.spec import from_legacy_keys
     from src.errors import UsageError
     from src.recognizer import Recognizer
 
-    words = []
-    if args.decoder == "lexicon":
-        if not args.lexicon:
-            raise UsageError("--decoder lexicon needs --lexicon FILE")
-        words = read_word_list(args.lexicon)
-    options = dict(decoder=args.decoder, batch_size=args.batch_size, beam_width=args.beam_width, lexicon=words)
+    decoder = args.decoder
+    if decoder in ("lexicon", "beam") and (args.lexicon or args.beam_width):   # the old flags: one line, then as before
+        if decoder == "lexicon" and not args.lexicon:
+            raise UsageError("--decoder lexicon needs a word list: --decoder lexicon=FILE")
+        decoder, note = from_legacy_keys(args.beam_width or 10, args.lexicon if decoder == "lexicon" else "none")
+        if note:
+            print(f"note: {note.replace('--decoders=', '--decoder ')}", file=sys.stderr)
+    elif decoder == "lexicon":
+        raise UsageError("--decoder lexicon needs a word list: --decoder lexicon=FILE")
+    options = dict(decoder=decoder, batch_size=args.batch_size)
     if args.resize_interpolation:  # else the model's own (checkpoint metadata or export JSON), else bilinear
         options["interpolation"] = args.resize_interpolation
     if args.model:
@@ -91,9 +95,10 @@ def main(argv=None) -> int:
     parser.add_argument("--backend", default="auto", choices=("auto", "mindspore"),
                         help=f"checkpoints on CPU: auto = the faster of MindSpore and ONNX Runtime whose outputs "
                              f"match (from {AUTO_MIN_IMAGES} images on; logged), or mindspore")
-    parser.add_argument("--decoder", default="greedy", choices=("greedy", "beam", "lexicon"))
-    parser.add_argument("--beam_width", type=int, default=10)
-    parser.add_argument("--lexicon", default="", help="word list for --decoder lexicon")
+    parser.add_argument("--decoder", default="greedy",
+                        help="a decoder spec, as eval.py --decoders: greedy, beam:10, beam:10+prior=FILE, lexicon=FILE")
+    parser.add_argument("--beam_width", type=int, default=0, help="deprecated: --decoder beam:N")
+    parser.add_argument("--lexicon", default="", help="deprecated: --decoder lexicon=FILE")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--resize_interpolation", default="", choices=CHOICES["resize_interpolation"],
                         help="resizing to the network input (default: the model's own, else bilinear)")
@@ -142,7 +147,7 @@ def main(argv=None) -> int:
     if args.visualize:
         visualize(args.visualize, shown)
     print(f"# {len(results)} images in {elapsed:.2f}s: {len(results) / elapsed:.1f} img/s, "
-          f"{1000 * elapsed / len(results):.1f} ms/img ({recognizer.backend_note}, batch {recognizer.batch_size}, {args.decoder})",
+          f"{1000 * elapsed / len(results):.1f} ms/img ({recognizer.backend_note}, batch {recognizer.batch_size}, {recognizer.decoder_name})",
           file=sys.stderr)
     unreadable = sum(1 for _, t, _ in results if t == "<unreadable>")
     if unreadable == len(results):

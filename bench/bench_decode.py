@@ -74,9 +74,9 @@ def main() -> int:
                  log_probs=np.stack(outputs.log_probs), net_rate=net_rate)
     decoders = {
         "greedy": build_decoder("greedy", charset),
-        f"beam{args.beam_width}": build_decoder("beam", charset, args.beam_width),
-        "lex50": build_decoder("lexicon", charset, per_image=read_image_lexicons(root, "small", keys)),
-        "lex1k": build_decoder("lexicon", charset, per_image=read_image_lexicons(root, "medium", keys)),
+        f"beam:{args.beam_width}": build_decoder(f"beam:{args.beam_width}", charset),
+        "lexicon:50": build_decoder("lexicon:50", charset, per_image=read_image_lexicons(root, "small", keys)),
+        "lexicon:1k": build_decoder("lexicon:1k", charset, per_image=read_image_lexicons(root, "medium", keys)),
     }
     print(f"images={len(keys)} network (MindSpore CPU, batch 64, incl. data loading): {net_rate:.1f} img/s")
     for name, decoder in decoders.items():

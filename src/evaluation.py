@@ -19,8 +19,7 @@ from .data.benchmarks import read_image_lexicons
 from .data.pipeline import SourceOptions, build_source, eval_indices, make_dataset
 from .data.source import STATUS_OK, MissingSample, SourceError, WordSource
 from .decoding import Decoder, GreedyDecoder
-from .decoding import build_decoder as build_decoder_kind
-from .decoding.lexicon import read_word_list
+from .decoding import DecoderSpec, build_decoder
 from .inference import Backend, MindSporeBackend, log_softmax, run_batched
 from .metrics import WordAccuracy
 from .utils import LOG_EVERY_SECONDS, format_seconds
@@ -29,8 +28,6 @@ log = logging.getLogger("crnn")
 
 #: benchmark folder names recognised by ``--eval_dataset=all`` (case-insensitive) and their readers
 SET_FOLDERS = ("iiit5k", "svt", "ic03", "ic13", "ic15")
-LEXICON_DECODERS = {"lex50": "small", "lex1k": "medium"}
-DEFAULT_BEAM_WIDTH = 10
 
 #: Word accuracy (%) of other recognizers on the same crops (greedy, case-insensitive [0-9a-z]), measured
 #: on this project's machines, and published CRNN results trained on synthetic data only.
@@ -137,48 +134,21 @@ def discover_sets(root: str) -> List[Tuple[str, str, str]]:
     return found
 
 
-def per_image_lexicon(name: str) -> Optional[str]:
-    """``small``/``medium`` for a decoder that reads each set's own per-image lexicons, else None."""
-    size = LEXICON_DECODERS.get(name, name)
-    return size if size in ("small", "medium") else None
+def build_shared_decoders(specs: Sequence[DecoderSpec], charset: Charset) -> Dict[str, Decoder]:
+    """The decoders that do not depend on the evaluated set, built once per run and named by their
+    canonical spec (per-image lexicons, ``lexicon:50``/``lexicon:1k``, are built per set by
+    :func:`evaluate_set`)."""
+    return {str(spec): build_decoder(spec, charset) for spec in specs if not spec.per_image}
 
 
-def build_shared_decoders(names: Sequence[str], charset: Charset, beam_width: int, lexicon_delta: int,
-                          beam_prior: str = "", beam_prior_weight: float = 0.3) -> Dict[str, Decoder]:
-    """The decoders that do not depend on the evaluated set, built once per run: ``greedy``, ``beam``
-    and word-list lexicons (per-image lexicons are built per set by :func:`evaluate_set`).
-
-    ``beam`` with ``beam_width`` 1 (the default, meaning greedy for ``--beam_width``) searches
-    :data:`DEFAULT_BEAM_WIDTH` beams and says so; ``beam_prior`` is a word list for the n-gram prior.
-    """
-    decoders: Dict[str, Decoder] = {}
-    for name in names:
-        if per_image_lexicon(name):
-            continue
-        if name == "greedy":
-            decoders[name] = build_decoder_kind("greedy", charset)
-        elif name == "beam":
-            if beam_width <= 1:
-                log.info("decoder beam: --beam_width=%d would be greedy; searching %d beams (set --beam_width)",
-                         beam_width, DEFAULT_BEAM_WIDTH)
-            prior = read_word_list(beam_prior) if beam_prior else ()
-            decoders[name] = build_decoder_kind("beam", charset, beam_width if beam_width > 1 else DEFAULT_BEAM_WIDTH,
-                                                prior_words=prior, prior_weight=beam_prior_weight)
-        elif os.path.isfile(name):
-            decoders[name] = build_decoder_kind("lexicon", charset, words=read_word_list(name), delta=lexicon_delta)
-        else:
-            raise SourceError(f"unknown decoder or lexicon file {name!r} (greedy, beam, lex50, lex1k, or a word list)")
-    return decoders
-
-
-def evaluate_set(backend: Backend, charset: Charset, kind: str, path: str, decoder_names: Sequence[str],
+def evaluate_set(backend: Backend, charset: Charset, kind: str, path: str, specs: Sequence[DecoderSpec],
                  shared: Dict[str, Decoder], options: SourceOptions, batch_size: int, num_workers: int = 1,
-                 lexicon_delta: int = 3, name: Optional[str] = None, optional_decoders: bool = False,
+                 name: Optional[str] = None, optional_decoders: bool = False,
                  progress: bool = True) -> Tuple[SetResult, List[Tuple[str, str, str, bool]]]:
     """Run ``backend`` once over a set and score it with every decoder.
 
     ``shared`` are the set-independent decoders (:func:`build_shared_decoders`); the per-image
-    lexicon decoders (``lex50``/``lex1k``) are built here from the set's own lexicons. With
+    lexicon decoders (``lexicon:50``/``lexicon:1k``) are built here from the set's own lexicons. With
     ``optional_decoders`` a decoder the set has no data for (lexicons outside IIIT5K) is skipped
     with a log line instead of failing. Returns the result and the last decoder's records:
     (image, label, prediction, correct, confidence).
@@ -186,15 +156,14 @@ def evaluate_set(backend: Backend, charset: Charset, kind: str, path: str, decod
     source = build_source(kind, path, charset, options, training=False)
     log.info(source.summary())
     decoders: Dict[str, Decoder] = {}
-    for dec in decoder_names:
-        size = per_image_lexicon(dec)
-        if size is None:
+    for spec in specs:
+        dec = str(spec)
+        if spec.per_image is None:
             decoders[dec] = shared[dec]
             continue
         try:
             keys = [source.key(i) for i in range(len(source))]
-            decoders[dec] = build_decoder_kind("lexicon", charset, per_image=read_image_lexicons(path, size, keys),
-                                               delta=lexicon_delta)
+            decoders[dec] = build_decoder(spec, charset, per_image=read_image_lexicons(path, spec.per_image, keys))
         except SourceError as err:
             if not optional_decoders:
                 raise

@@ -22,7 +22,7 @@ import numpy as np
 
 from .charset import Charset
 from .data.transforms import INTERPOLATIONS, ImageError, decode_bgr, preprocess, to_bgr
-from .decoding import Decoder, build_decoder
+from .decoding import Decoder, DecoderSpecError, build_decoder, parse_decoder_spec
 from .errors import CrnnError
 from .inference import Backend, MindSporeBackend, fastest_cpu_backend, load_exported, log_softmax, run_batched
 from .spec import ModelSpec, SpecError, resolve
@@ -85,8 +85,10 @@ class Recognizer:
     """A network backend plus its alphabet, input size and decoder."""
 
     def __init__(self, backend: Backend, charset: Charset, image_size: Tuple[int, int] = (32, 100),
-                 decoder: str = "greedy", batch_size: int = 64, beam_width: int = 10,
+                 decoder: str = "greedy", batch_size: int = 64, beam_width: Optional[int] = None,
                  lexicon: Sequence[str] = (), interpolation: str = "bilinear", keep_aspect_ratio: bool = False) -> None:
+        """``decoder`` is a decoder spec (:mod:`src.decoding.spec`: ``greedy``, ``beam:10``, ``lexicon=words.txt``,
+        or ``lexicon`` with the ``lexicon`` word list); ``beam_width`` (old API) sets the width of a bare ``beam``."""
         if batch_size <= 0:
             raise RecognizerError(f"batch_size must be > 0 (got {batch_size})")
         self.backend = backend
@@ -99,10 +101,16 @@ class Recognizer:
         #: the model's spec, when it came from a checkpoint or an export (:meth:`from_spec`)
         self.spec: Optional[ModelSpec] = None
         self.batch_size = backend.batch_size or batch_size
-        self.decoder_name = decoder
+        try:
+            spec = parse_decoder_spec(decoder)
+        except DecoderSpecError as err:
+            raise RecognizerError(str(err)) from err
+        if spec.kind == "beam" and decoder.strip() == "beam" and beam_width:
+            spec = dataclasses.replace(spec, beam_width=beam_width)
+        self.decoder_name = str(spec)
         #: why this backend was chosen (set by ``backend="auto"``)
         self.backend_note = backend.name
-        self.decoder: Decoder = build_decoder(decoder, charset, beam_width, words=lexicon)
+        self.decoder: Decoder = build_decoder(spec, charset, words=lexicon)
 
     def source_options(self, options: "SourceOptions") -> "SourceOptions":
         """``options`` with this model's input size and resizing: how a data source must feed it."""

@@ -80,10 +80,35 @@ def test_eval_exported_model_and_all_decoders(exported, iiit5k_dir):
                           f"--model={d}/crnn_onnx.onnx", "--decoders=greedy,beam,lex50", "--eval_batch_size=4"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
-    for name in ("greedy", "beam", "lex50"):
+    for name in ("greedy", "beam:10", "lexicon:50"):              # old names in, canonical specs out
         assert f"decoder={name} correct=" in res.stdout
-    lex_line = next(line for line in res.stdout.splitlines() if line.startswith("decoder=lex50"))
+    assert "decoder 'lex50' is now written 'lexicon:50'" in res.stdout + res.stderr
+    lex_line = next(line for line in res.stdout.splitlines() if line.startswith("decoder=lexicon:50"))
     assert "total=6" in lex_line
+
+
+def test_eval_and_infer_take_the_same_decoder_specs(exported, iiit5k_dir, tmp_path):
+    d, _, _ = exported
+    words = tmp_path / "words.txt"
+    words.write_text("parking\ngray\nwide\n")
+    specs = ["greedy", "beam:4", f"beam:4+prior={words}", f"lexicon={words}+delta=2"]
+    res = subprocess.run([sys.executable, "eval.py", "--eval_dataset=iiit5k", f"--eval_dataset_path={iiit5k_dir}",
+                          f"--model={d}/crnn_onnx.onnx", f"--decoders={','.join(specs)}", "--eval_batch_size=4"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert [line.split()[0] for line in res.stdout.splitlines() if line.startswith("decoder=")] == \
+        [f"decoder={s}" for s in specs]
+    for spec in specs:
+        res = subprocess.run([sys.executable, "infer.py", os.path.join(iiit5k_dir, "test"), "--model",
+                              f"{d}/crnn_onnx.onnx", "--decoder", spec], cwd=ROOT, capture_output=True, text=True,
+                             timeout=300)
+        assert res.returncode == 0 and f", {spec})" in res.stderr, res.stdout + res.stderr   # the timing line
+        if spec.startswith("lexicon"):
+            assert {line.split("\t")[1] for line in res.stdout.splitlines() if "\t" in line} <= {"parking", "gray",
+                                                                                                  "wide"}
+    res = subprocess.run([sys.executable, "infer.py", os.path.join(iiit5k_dir, "test"), "--model",
+                          f"{d}/crnn_onnx.onnx", "--decoder", "lexicon:20"], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode != 0 and res.stderr.startswith("error: decoder 'lexicon:20'") and "Traceback" not in res.stderr
 
 
 def test_recognizer_takes_paths_arrays_and_pil_images_alike_and_matches_its_export(exported, iiit5k_dir):

@@ -111,8 +111,8 @@ class BKTree:
         return found
 
 
-class LexiconDecoder:
-    """Pick the lexicon word with the highest CTC probability.
+class LexiconSearch:
+    """Find the lexicon word with the highest CTC probability (the search behind :class:`LexiconDecoder`).
 
     ``words`` are already normalised (case-folded) strings; characters outside the alphabet
     make a word unreachable (skipped). With more than ``full_search_limit`` words the
