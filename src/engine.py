@@ -322,6 +322,14 @@ class Trainer:
         if cfg.max_steps:
             total_steps = min(total_steps, cfg.max_steps)
         lrs = learning_rates(cfg, spe)
+        if global_step >= total_steps:
+            epoch, step = divmod(global_step, spe)
+            log.info("nothing to run: the run already stands at global step %d (epoch %d, step %d), and it stops at %d "
+                     "(epoch_size=%d%s); raise --epoch_size or --max_steps to train further", global_step,
+                     epoch + (step > 0), step or spe, total_steps, cfg.epoch_size,
+                     f", max_steps={cfg.max_steps}" if cfg.max_steps else "")
+            return {"steps": global_step, "loss": float("nan"), "seconds": 0.0, "img_per_s": 0.0,
+                    "skipped_images": {}, "bad_steps": 0, "loss_scale_overflows": 0}
         log.info("training: %d samples, %d steps per epoch, %d epochs, batch %d x %d devices, %d steps to run",
                  len(self.source), spe, cfg.epoch_size, cfg.batch_size, self.dist.size, total_steps - global_step)
         start_time = time.time()

@@ -2,18 +2,29 @@
 from __future__ import annotations
 
 import os
-import sys
+import subprocess
 from typing import Dict, List
 
 import cv2
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+from src.data.benchmarks import SHARED_IIIT5K  # noqa: F401  (tests import it from here)
 
-from src.data.benchmarks import SHARED_IIIT5K  # noqa: E402,F401  (tests import it from here)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # pyproject.toml puts it on sys.path
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_start_no_process(request, monkeypatch):
+    """A test without the ``system`` mark must not start a process (that is what keeps ``-m "not system"``
+    fast): starting one fails with the test's name, so the mark cannot be forgotten."""
+    if request.node.get_closest_marker("system") is not None:
+        return
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"{request.node.nodeid} starts a subprocess: mark it @pytest.mark.system")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
 
 
 def word_image(text: str, height: int = 32, seed: int = 0) -> np.ndarray:

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
@@ -29,6 +30,7 @@ def test_the_three_ways_compute_the_same_convolution():
         np.testing.assert_allclose(out, expected, atol=1e-5, err_msg=way)
 
 
+@pytest.mark.system
 def test_bench_prints_one_timing_line_per_way_and_isa():
     run = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "bench_conv.py"), "--shape", "4,4,4,5",
                           "--batch", "2", "--repeats", "1", "--isa", "AVX2"],

@@ -79,6 +79,7 @@ def test_reference_checkpoint_with_its_unused_bn1_loads_and_says_so(tmp_path, cf
     assert "moment1" not in lines[0]                                  # optimizer state is not a network layer
 
 
+@pytest.mark.system
 def test_the_resizing_a_model_was_trained_with_travels_with_it(tmp_path, cfg, charset):
     """Checkpoint metadata -> Recognizer default -> release -> export JSON; an explicit choice wins."""
     import json

@@ -36,6 +36,7 @@ def test_model_hash_depends_on_alphabet_only_among_model_keys():
     assert a.model_hash() != load_config(["--alphabet=abc"]).model_hash()
 
 
+@pytest.mark.system
 def test_help_lists_every_key_with_help_text():
     out = subprocess.run([sys.executable, "train.py", "--help"], cwd=ROOT, capture_output=True, text=True,
                          timeout=120).stdout

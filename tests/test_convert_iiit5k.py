@@ -7,6 +7,8 @@ from scipy.io import savemat
 
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.system  # every test here starts train/eval/export/infer subprocesses
+
 
 def official_struct(names, words, label_field="GroundTruth", lexicons=True):
     """A 1xN MATLAB struct array in the official IIIT5K nesting."""

@@ -1,4 +1,6 @@
 """The CPU kernel choice: oneDNN must never run a reference convolution on the machine running the tests."""
+import pytest
+
 from src.cpu_env import CAPPED_ISA, bundled_onednn_major, choose_isa, isa_summary
 from src.kernel_probe import parse_verbose, probe_kernels, reference_kernels
 
@@ -66,6 +68,7 @@ def test_the_bundled_onednn_is_read_from_the_package_files(tmp_path, monkeypatch
     assert bundled_onednn_major("no_such_package_here") is None
 
 
+@pytest.mark.system
 def test_no_reference_convolution_in_a_training_step_or_an_inference_pass():
     """Runs the project's train step and a forward pass under ONEDNN_VERBOSE=1 on this machine."""
     table, isa = probe_kernels()

@@ -9,6 +9,8 @@ import pytest
 
 from tests.conftest import ROOT, word_image
 
+pytestmark = pytest.mark.system  # every test here starts train/eval/export/infer subprocesses
+
 
 @pytest.fixture()
 def messy_list(tmp_path):

@@ -14,8 +14,9 @@ import pytest
 from src.distributed import cluster_env_from_openmpi
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.skipif(shutil.which("mpirun") is None, reason="OpenMPI not installed (apt-get install "
-                                                                        "openmpi-bin)")
+pytestmark = [pytest.mark.system,
+              pytest.mark.skipif(shutil.which("mpirun") is None, reason="OpenMPI not installed (apt-get install "
+                                                                        "openmpi-bin)")]
 
 
 def free_port() -> int:

@@ -8,6 +8,8 @@ import pytest
 
 from tests.conftest import ROOT, SHARED_IIIT5K
 
+pytestmark = pytest.mark.system  # every test here starts train/eval/export/infer subprocesses
+
 
 def run(script, *args, timeout=600):
     res = subprocess.run([sys.executable, script, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)

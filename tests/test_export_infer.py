@@ -11,6 +11,8 @@ from src.inference import load_exported, run_batched
 from src.model import build_crnn
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.system  # every test here starts train/eval/export/infer subprocesses
+
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):

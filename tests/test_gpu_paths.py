@@ -69,6 +69,7 @@ def launcher_env(tmp_path):
             for launcher in ("msrun", "mpirun") for rank in (0, 1)}
 
 
+@pytest.mark.system
 @pytest.mark.skipif(shutil.which("mpirun") is None, reason="OpenMPI not installed (apt-get install openmpi-bin)")
 def test_device_choice_from_the_real_launchers_environments(tmp_path):
     envs = launcher_env(tmp_path)
@@ -96,6 +97,7 @@ def script(*args, **env_extra):
     return subprocess.run(["bash", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.system
 @pytest.mark.skipif(shutil.which("mpirun") is None, reason="OpenMPI not installed (apt-get install openmpi-bin)")
 def test_mpirun_script_forwards_nccl_cuda_glog_and_project_variables_to_every_host(tmp_path):
     hostfile = tmp_path / "hosts"
@@ -120,6 +122,7 @@ def msrun_command(*options, train_flags=()):
     return res, dict(a.split("=", 1) for a in res.stdout.split() if a.startswith("--"))
 
 
+@pytest.mark.system
 def test_msrun_script_one_machine_and_two_machines():
     res, flags = msrun_command("--worker_num=8", "--local_worker_num=8")           # 1 x 8 GPUs
     assert res.returncode == 0, res.stderr
@@ -235,6 +238,7 @@ def test_amp_levels_train_the_crnn_and_update_batchnorm_statistics(amp_level, gr
         assert {"Conv2d", "Dense", "LSTM"} <= fp16 and not {"BatchNorm2d", "ReLU", "MaxPool2d", "CRNN"} & fp16
 
 
+@pytest.mark.system
 def test_o2_training_counts_loss_scale_overflows_apart_from_bad_steps(tmp_path):
     """train.py --amp_level=O2 with a scale so large that fp16 gradients overflow: every step halves the
     scale and skips its update, none counts towards max_bad_steps (which would stop the run at 2)."""
@@ -277,6 +281,7 @@ def test_a_gpu_packed_mindir_differs_on_cpu_and_export_packs_for_the_target(tmp_
         MindIRBackend(str(tmp_path / "GPU.mindir"), 2, target="GPU")
 
 
+@pytest.mark.system
 def test_export_for_gpu_is_refused_by_cpu_inference_in_one_line(tmp_path, iiit5k_dir):
     from src import checkpoint
     from src.model import CRNN

@@ -78,6 +78,7 @@ def run(*args):
     return subprocess.run([sys.executable, "train.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.system
 def test_train_on_a_mix_with_holdout_then_pretrained_with_another_alphabet(tmp_path):
     """End to end: rendered words + a real label list; best.ckpt from the hold-out; then --pretrained
     into a network with another alphabet re-initialises (and names) the head only."""

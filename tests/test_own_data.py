@@ -12,6 +12,8 @@ import pytest
 from tests.conftest import ROOT, word_image
 from tests.test_lmdb import jpeg, raw_lmdb
 
+pytestmark = pytest.mark.system  # every test here starts train/eval/export/infer subprocesses
+
 ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-"
 WORDS = ["Hello", "WORLD", "rue-9", "Coffee", "TAXI", "open", "Exit", "B-52", "Hotel", "park", "Zone", "fish"]
 
@@ -140,3 +142,12 @@ def test_missing_lmdb_entries_and_huge_images_are_counted_in_evaluation(tmp_path
               f"--checkpoint_path={SHIPPED_CHECKPOINT}", "--backend=mindspore")
     assert res.returncode == 0, res.stderr[-2000:]
     assert "total=2 unreadable=1" in res.stdout
+
+
+def test_resume_past_the_end_says_there_is_nothing_to_run(own_model, tmp_path):
+    d, ckpt = own_model
+    res = run("train.py", "--train_dataset=list", f"--train_dataset_path={d / 'labels.tsv'}", f"--resume={ckpt}",
+              "--max_steps=1", "--batch_size=4", f"--save_checkpoint_path={tmp_path}")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "nothing to run: the run already stands at global step 2 (epoch 1, step 2), and it stops at 1" in res.stdout
+    assert "steps to run" not in res.stdout and "final loss nan" not in res.stdout

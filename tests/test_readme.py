@@ -59,6 +59,7 @@ def test_the_readme_has_commands_and_uses_the_venv_it_sets_up():
     assert "source .venv/bin/activate" in text.split("## Layout")[0]   # bare `python` after the quick start works
 
 
+@pytest.mark.system
 def test_every_flag_in_the_readme_exists():
     keys = set(_read_yaml(DEFAULT_CONFIG)) | {"config_path"}
     problems = []
@@ -79,6 +80,7 @@ def launch_commands():
     return [argv for argv in readme_commands() if argv[:1] == ["bash"] and "run_distribute_train" in argv[1]]
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("argv", launch_commands(), ids=lambda a: " ".join(a[1:4]))
 def test_the_readmes_launch_commands_dry_run_without_data(argv):
     """Each distributed launch line of the README, as written plus the dry-run switch: no data needed."""
@@ -99,6 +101,7 @@ def own_data_commands() -> List[List[str]]:
     return [shlex.split(line) for line in lines if line and not line.startswith("#")]
 
 
+@pytest.mark.system
 def test_the_readmes_own_data_commands_run_as_written(tmp_path):
     """check -> alphabet -> fine-tune from the shipped model -> evaluate -> export -> infer, on a folder of
     mixed-case crops with characters the shipped model has never seen; only the run length is shortened."""

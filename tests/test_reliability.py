@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import ROOT, word_image
 
+pytestmark = pytest.mark.system  # every test here starts train/eval/export/infer subprocesses
+
 
 def run(*args, timeout=600, env=None):
     return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,

@@ -11,6 +11,8 @@ import pytest
 from src.recognizer import SHIPPED_CHECKPOINT, Recognizer
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.system  # every test here starts train/eval/export/infer subprocesses
+
 BATCH = 4  # one batch size everywhere: it changes float sums in the last digits
 
 

@@ -38,6 +38,7 @@ def test_shipped_checkpoint_reads_held_out_rendered_words(shipped):
 
 
 @pytest.mark.skipif(not os.path.isdir(SHARED_IIIT5K), reason="real IIIT5K not present (../shared/data/IIIT5K)")
+@pytest.mark.system  # the whole IIIT5K test set (3000 crops)
 def test_shipped_checkpoint_reads_real_iiit5k_words(shipped):
     import cv2
     from src.data.iiit5k_mat import read_iiit5k_mat

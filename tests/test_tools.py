@@ -4,12 +4,13 @@ import os
 import subprocess
 import sys
 
+import pytest
 from PIL import Image
 
 from tests.conftest import ROOT
+from tools.plot_curve import read_points
 
-sys.path.insert(0, ROOT)
-from tools.plot_curve import read_points  # noqa: E402
+pytestmark = pytest.mark.system  # every test here starts train/eval/export/infer subprocesses
 
 
 def write_metrics(path, entries):
