@@ -89,3 +89,23 @@ def test_nothing_usable_exits_non_zero_and_bad_flags_are_one_line(tmp_path):
     assert res.returncode == 1 and "no usable sample" in res.stderr
     res = check("--train_dataset=list", f"--train_dataset_path={tmp_path / 'nothing.tsv'}")
     assert res.returncode == 2 and res.stderr.startswith("error: ") and "Traceback" not in res.stderr
+
+
+def test_every_kind_of_dataset_and_a_mix(tmp_path):
+    """Rendered words (images the source makes), an LMDB with a missing entry and a benchmark train split in one
+    mix: counted per part, the benchmark labels stripped as training strips them."""
+    from tests.test_lmdb import jpeg, raw_lmdb
+
+    raw_lmdb(tmp_path / "db", [(jpeg("hello"), "hello"), (jpeg("world"), "world")], count=3)
+    ic15 = tmp_path / "IC15"
+    (ic15 / "ch4_training_word_images_gt").mkdir(parents=True)
+    for i, word in enumerate(["JOINT.", "Exit", "open"], 1):
+        cv2.imwrite(str(ic15 / "ch4_training_word_images_gt" / f"word_{i}.png"), word_image(word, seed=i))
+    (ic15 / "ch4_training_word_images_gt" / "gt.txt").write_text(
+        "".join(f'word_{i}.png, "{w}"\n' for i, w in enumerate(["JOINT.", "Exit", "open"], 1)))
+    res = check("--train_dataset=rendered,lmdb,ic15", f"--train_dataset_path=,{tmp_path / 'db'},{ic15}",
+                "--rendered_num_samples=20")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.startswith("samples: 26, usable: 25 ")                    # 20 + 3 + 3, the missing record
+    assert count(res.stdout, "sample missing from the database") == 1
+    assert "1 benchmark labels lose characters outside the alphabet" in res.stdout

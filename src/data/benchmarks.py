@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from .iiit5k_mat import MatFormatError, read_iiit5k_mat
 from .source import SourceError, ListSource, protocol_filter, read_lines, require_dir
@@ -151,19 +151,21 @@ def read_benchmark(name: str, root: str, training: bool, skips: Counter) -> List
 class BenchmarkSource(ListSource):
     """One of iiit5k, ic03, ic13, ic15, svt or a label list.
 
-    Evaluation keeps every label (OOV words just count as errors). Training (``filter_labels``)
-    removes the characters outside the alphabet from real labels (``"JOINT."`` -> ``"joint"``,
-    the protocol compares only the alphabet anyway; counted in ``stripped``) and then skips
-    the labels the model still cannot learn.
+    Evaluation keeps every label (OOV words just count as errors). Training (``training``, by default
+    ``filter_labels``) reads the train split and removes the characters outside the alphabet from real
+    labels (``"JOINT."`` -> ``"joint"``, the protocol compares only the alphabet anyway; counted in
+    ``stripped``); ``filter_labels`` then skips the labels the model still cannot learn.
     """
 
-    def __init__(self, name: str, root: str, filter_labels: bool = False, **kwargs) -> None:
+    def __init__(self, name: str, root: str, filter_labels: bool = False, training: Optional[bool] = None,
+                 **kwargs) -> None:
         self.name = name
+        training = filter_labels if training is None else training
         skips: Counter = Counter()
-        entries = read_benchmark(name, root, filter_labels, skips)
+        entries = read_benchmark(name, root, training, skips)
         charset = kwargs["charset"]
         self.stripped = 0
-        if filter_labels:
+        if training:
             cleaned = []
             for key, label in entries:
                 folded = charset.normalize(label)
@@ -174,7 +176,7 @@ class BenchmarkSource(ListSource):
         super().__init__(entries, filter_labels=filter_labels, skips=skips, **kwargs)
         #: named subsets reported beside the whole set (IC13: the 857 words of 3+ characters)
         self.subsets: Dict[str, List[bool]] = {}
-        if name == "ic13" and not filter_labels:
+        if name == "ic13" and not training:
             self.subsets["ic13_857"] = [len(label) >= 3 for label in self.labels]
 
     def summary(self) -> str:

@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -53,6 +54,7 @@ class DatasetReport:
     frames: List[int] = field(default_factory=list)            # CTC frames each non-empty label needs
     aspects: List[float] = field(default_factory=list)         # width / height of every readable image
     usable: List[Tuple[str, str]] = field(default_factory=list)  # (key, label) of the samples a run would train on
+    stripped: int = 0      # benchmark train labels whose characters outside the alphabet training removes
 
     @property
     def num_usable(self) -> int:
@@ -65,6 +67,7 @@ def check_source(source: WordSource, report: DatasetReport, max_pixels: int, pro
     charset, max_length, num_frames = source.charset, source.max_text_length, source.num_frames
     report.problems[DUPLICATE] += source.skips.get(DUPLICATE, 0)   # keys listed twice, dropped at start-up
     report.total += source.skips.get(DUPLICATE, 0)
+    report.stripped += getattr(source, "stripped", 0)
     seen: Dict[bytes, str] = {}
     for i in tqdm(range(len(source)), desc=f"checking {source.name}", unit="img", disable=not progress or None,
                   mininterval=1.0):
@@ -77,7 +80,7 @@ def check_source(source: WordSource, report: DatasetReport, max_pixels: int, pro
             continue
         problems = [label_problem(label, charset, max_length, num_frames, report)]
         try:
-            data = source.read_bytes(i)
+            data = sample_bytes(source, i)
         except MissingSample:
             problems.append(NO_KEY)
         except FileNotFoundError:
@@ -95,6 +98,17 @@ def check_source(source: WordSource, report: DatasetReport, max_pixels: int, pro
         report.problems.update(found)
         if not found:
             report.usable.append((key, label))
+
+
+def sample_bytes(source: WordSource, index: int) -> bytes:
+    """The encoded image of a sample: the file or record, or for a source that makes its images (the
+    renderer) the image it makes, PNG-encoded."""
+    if type(source).load_image is not WordSource.load_image:
+        ok, encoded = cv2.imencode(".png", source.load_image(index))
+        if not ok:
+            raise OSError("the image could not be encoded")
+        return encoded.tobytes()
+    return source.read_bytes(index)
 
 
 def label_problem(label: str, charset: Charset, max_length: int, num_frames: int,
@@ -170,6 +184,9 @@ def format_report(report: DatasetReport, charset: Charset, max_length: int, imag
         if n:
             extra = f" (> {max_pixels:,} pixels, read from the header)" if name == TOO_LARGE else ""
             lines.append(f"  {n:>8}  {name}{extra}")
+    if report.stripped:
+        lines.append(f"  ({report.stripped} benchmark labels lose characters outside the alphabet, as training "
+                     f"strips them: 'JOINT.' -> 'joint')")
     if report.oov_chars:
         shown = ", ".join(f"{c!r} x{n}" for c, n in report.oov_chars.most_common(30))
         more = len(report.oov_chars) - 30
