@@ -40,6 +40,7 @@ from .loss import CTCLoss, WithCTCLoss
 from .model import build_crnn, sequence_length
 from .schedule import build_optimizer, learning_rates
 from .spec import ModelSpec, explicit_model_flags, reconcile
+from .train.meter import ThroughputMeter
 from .utils import LOG_EVERY_SECONDS, format_seconds
 
 log = logging.getLogger("crnn")
@@ -333,7 +334,7 @@ class Trainer:
         log.info("training: %d samples, %d steps per epoch, %d epochs, batch %d x %d devices, %d steps to run",
                  len(self.source), spe, cfg.epoch_size, cfg.batch_size, self.dist.size, total_steps - global_step)
         start_time = time.time()
-        window_start, window_images, run_images = time.time(), 0, 0
+        meter = ThroughputMeter(cfg.batch_size, self.dist.size)
         last_loss = float("nan")
         first_step = True
         while global_step < total_steps:
@@ -351,8 +352,8 @@ class Trainer:
             batches = dataset.create_tuple_iterator(num_epochs=1, output_numpy=True)
             stop.install()
             if not first_step:  # the rate and ETA leave out the epoch-end evaluation and dataset set-up
-                window_start, window_images = time.time(), 0
-            for batch in self._progress(batches, epoch, step_in_epoch):
+                meter.restart()
+            for batch in self._progress(meter.timed(batches), epoch, step_in_epoch):
                 self._inject_fault(global_step + 1)
                 self._count_skips(batch[3])
                 if first_step:
@@ -361,25 +362,22 @@ class Trainer:
                 stop.install()  # MindSpore's runtime sets its own SIGINT handler (which raises SIGTERM) as it runs graphs
                 global_step += 1
                 step_in_epoch += 1
-                run_images += cfg.batch_size
-                window_images += cfg.batch_size
+                meter.step()
                 last_loss = float(loss.asnumpy())
                 self._check_finite(bool(finite.asnumpy()), last_loss, float(scale.asnumpy()),
                                    [source.key(i) for i in batch[4][:8]], global_step)
-                now = time.time()
                 if first_step:
-                    log.info("first step done in %.1f s (graph compilation included)", now - window_start)
+                    log.info("first step done in %.1f s (graph compilation included)", meter.elapsed())
                 if (first_step or global_step % cfg.log_interval == 0 or step_in_epoch == spe
-                        or global_step == total_steps or now - window_start >= LOG_EVERY_SECONDS):
-                    rate = window_images / max(now - window_start, 1e-9)
-                    eta = (total_steps - global_step) * cfg.batch_size / max(rate, 1e-9)
-                    log.info("epoch %d/%d step %d/%d loss %.4f lr %.6f %.1f img/s eta %s", epoch + 1,
+                        or global_step == total_steps or meter.elapsed() >= LOG_EVERY_SECONDS):
+                    eta = meter.eta(total_steps - global_step)
+                    log.info("epoch %d/%d step %d/%d loss %.4f lr %.6f %.1f img/s data wait %.0f%% eta %s", epoch + 1,
                              cfg.epoch_size, step_in_epoch, spe, last_loss, lrs[min(global_step, len(lrs)) - 1],
-                             rate * self.dist.size,
+                             meter.rate(), 100 * meter.data_wait(),
                              "at the next line (this step compiled the graph)" if first_step else format_seconds(eta))
                     self._record({"step": global_step, "loss": last_loss, "lr": float(lrs[global_step - 1]),
-                                  "img_per_s": rate * self.dist.size})
-                    window_start, window_images = now, 0
+                                  "img_per_s": meter.rate(), "data_wait": round(meter.data_wait(), 4)})
+                    meter.restart()
                 first_step = False
                 if (step_in_epoch == spe or global_step % cfg.save_checkpoint_steps == 0
                         or global_step == total_steps or stop.signum is not None):
@@ -392,7 +390,7 @@ class Trainer:
                 self._end_of_epoch(epoch + 1)
         elapsed = time.time() - start_time
         summary = {"steps": global_step, "loss": last_loss, "seconds": elapsed,
-                   "img_per_s": run_images * self.dist.size / max(elapsed, 1e-9),
+                   "img_per_s": meter.run_images * self.dist.size / max(elapsed, 1e-9),
                    "skipped_images": dict(self.skips), "bad_steps": self.bad_steps,
                    "loss_scale_overflows": self.overflows}
         log.info("parameter checksum %.10e", parameter_checksum(self.net))
