@@ -149,7 +149,8 @@ def test_failing_rank_ends_the_job_and_is_named(tmp_path, tiny):
     out = str(tmp_path / "run")
     e = env()
     e["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
-    e["CRNN_FAIL_AT"] = "1:2"   # rank 1 raises at step 2 (fault injection)
+    e["CRNN_FAIL_AT"] = "1:2"   # rank 1 raises at step 2 (fault injection, installed by tests/fault/sitecustomize.py)
+    e["PYTHONPATH"] = os.path.join(ROOT, "tests", "fault")
     cmd = ["bash", os.path.join(ROOT, "scripts", "run_distribute_train_cpu.sh"), "2",
            *train_args(tiny, out, "--max_steps=6")]
     start = time.time()

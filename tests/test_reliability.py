@@ -90,7 +90,8 @@ def test_non_finite_step_is_skipped_and_training_aborts(cfg, charset):
     import mindspore as ms
     from mindspore import Tensor
 
-    from src.engine import Trainer, TrainingAborted, build_train_step
+    from src.engine import TrainingAborted, build_train_step
+    from src.train.health import StepHealth
     from src.model import build_crnn
 
     net = build_crnn(cfg, charset.num_classes)
@@ -103,12 +104,12 @@ def test_non_finite_step_is_skipped_and_training_aborts(cfg, charset):
                         Tensor(np.ones(2, np.float32)))
     assert not bool(finite.asnumpy())
     assert np.array_equal(net.rnn[1].embedding.weight.asnumpy(), before)      # no update
-    trainer = Trainer.__new__(Trainer)
-    trainer.cfg, trainer.bad_steps, trainer.consecutive_bad, trainer.step_cell = cfg, 0, 0, step
-    cfg.max_bad_steps = 2
-    trainer._check_finite(False, float("nan"), 1.0, ["a.jpg"], 1)
+    health = StepHealth(max_bad_steps=2, dynamic_loss_scale=True)
+    health.check(False, 3.0, 1024.0, 512.0, ["a.jpg"], 1)       # finite loss at a scale > 1: an overflow
+    assert (health.overflows, health.bad_steps) == (1, 0)
+    health.check(False, float("nan"), 512.0, 256.0, ["a.jpg"], 2)
     with pytest.raises(TrainingAborted, match="2 consecutive non-finite steps"):
-        trainer._check_finite(False, float("nan"), 1.0, ["b.jpg"], 2)
+        health.check(False, float("nan"), 256.0, 128.0, ["b.jpg"], 3)
     ms.set_seed(1)
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 import time
 from typing import Callable, Iterable, Iterator, TypeVar
 
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
 T = TypeVar("T")
 
 
@@ -55,3 +58,20 @@ class ThroughputMeter:
         """Seconds for ``steps_left`` more steps at this window's rate."""
         per_rank = self.images / self.elapsed()
         return steps_left * self.images_per_step / max(per_rank, 1e-9)
+
+
+def progress(batches: Iterable[T], total: int, initial: int, desc: str, enabled: bool = True) -> Iterator[T]:
+    """``batches`` with a progress bar of an epoch's steps when ``enabled`` and writing to a terminal; log lines
+    then print above the bar. In a log file (no terminal) the periodic log lines are the progress."""
+    bar = tqdm(total=total, initial=initial, desc=desc, unit="step", leave=False, dynamic_ncols=True,
+               disable=None if enabled else True)
+    if bar.disable:
+        yield from batches
+        return
+    try:
+        with logging_redirect_tqdm():
+            for batch in batches:
+                yield batch
+                bar.update(1)
+    finally:
+        bar.close()
