@@ -154,18 +154,20 @@ class BenchmarkSource(ListSource):
     Evaluation keeps every label (OOV words just count as errors). Training (``training``, by default
     ``filter_labels``) reads the train split and removes the characters outside the alphabet from real
     labels (``"JOINT."`` -> ``"joint"``, the protocol compares only the alphabet anyway; counted in
-    ``stripped``); ``filter_labels`` then skips the labels the model still cannot learn.
+    ``stripped``; ``strip_labels=False`` keeps them, for the dataset check); ``filter_labels`` then skips
+    the labels the model still cannot learn.
     """
 
     def __init__(self, name: str, root: str, filter_labels: bool = False, training: Optional[bool] = None,
-                 **kwargs) -> None:
+                 strip_labels: Optional[bool] = None, **kwargs) -> None:
         self.name = name
         training = filter_labels if training is None else training
+        strip_labels = training if strip_labels is None else strip_labels
         skips: Counter = Counter()
         entries = read_benchmark(name, root, training, skips)
         charset = kwargs["charset"]
         self.stripped = 0
-        if training:
+        if strip_labels:
             cleaned = []
             for key, label in entries:
                 folded = charset.normalize(label)

@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from ..charset import EMPTY, OOV, TOO_LONG, UNALIGNABLE, Charset, ctc_min_frames
 from ..model import sequence_length
+from .benchmarks import BenchmarkSource
 from .source import DUPLICATE, MissingSample, WordSource
 from .transforms import ImageError, decode_bgr, image_size_from_header
 
@@ -67,7 +68,7 @@ def check_source(source: WordSource, report: DatasetReport, max_pixels: int, pro
     charset, max_length, num_frames = source.charset, source.max_text_length, source.num_frames
     report.problems[DUPLICATE] += source.skips.get(DUPLICATE, 0)   # keys listed twice, dropped at start-up
     report.total += source.skips.get(DUPLICATE, 0)
-    report.stripped += getattr(source, "stripped", 0)
+    strips = isinstance(source, BenchmarkSource)   # training strips outside characters from real crops' labels
     seen: Dict[bytes, str] = {}
     for i in tqdm(range(len(source)), desc=f"checking {source.name}", unit="img", disable=not progress or None,
                   mininterval=1.0):
@@ -78,7 +79,8 @@ def check_source(source: WordSource, report: DatasetReport, max_pixels: int, pro
         except MissingSample:
             report.problems[NO_KEY] += 1
             continue
-        problems = [label_problem(label, charset, max_length, num_frames, report)]
+        problem, label = label_problem(label, charset, max_length, num_frames, report, strips)
+        problems = [problem]
         try:
             data = sample_bytes(source, i)
         except MissingSample:
@@ -111,16 +113,21 @@ def sample_bytes(source: WordSource, index: int) -> bytes:
     return source.read_bytes(index)
 
 
-def label_problem(label: str, charset: Charset, max_length: int, num_frames: int,
-                  report: DatasetReport) -> Optional[str]:
+def label_problem(label: str, charset: Charset, max_length: int, num_frames: int, report: DatasetReport,
+                  strips: bool = False) -> Tuple[Optional[str], str]:
     """Record the label's statistics; return why a run would skip it (the charset's rule; None: it would
-    train on it)."""
+    train on it) and the label it would train on: with ``strips`` (real crops: label lists, benchmark train
+    splits) training removes the characters outside the alphabet instead of skipping the label."""
+    outside = [c for c in label if c not in charset.index]
+    report.characters.update(label)
+    report.oov_chars.update(outside)
+    if strips and outside:
+        report.stripped += 1
+        label = "".join(c for c in label if c in charset.index)
     if label:
         report.lengths.append(len(label))
         report.frames.append(ctc_min_frames(label))
-        report.characters.update(label)
-        report.oov_chars.update(c for c in label if c not in charset.index)
-    return charset.check(label, max_length, num_frames)
+    return charset.check(label, max_length, num_frames), label
 
 
 def read_image(data: bytes, max_pixels: int) -> Tuple[Optional[str], Optional[float]]:
@@ -185,8 +192,8 @@ def format_report(report: DatasetReport, charset: Charset, max_length: int, imag
             extra = f" (> {max_pixels:,} pixels, read from the header)" if name == TOO_LARGE else ""
             lines.append(f"  {n:>8}  {name}{extra}")
     if report.stripped:
-        lines.append(f"  ({report.stripped} benchmark labels lose characters outside the alphabet, as training "
-                     f"strips them: 'JOINT.' -> 'joint')")
+        lines.append(f"  {report.stripped:>8}  labels lose their characters outside the alphabet (training strips them "
+                     f"from real crops' labels, 'JOINT.' -> 'joint'; --write_alphabet keeps them)")
     if report.oov_chars:
         shown = ", ".join(f"{c!r} x{n}" for c, n in report.oov_chars.most_common(30))
         more = len(report.oov_chars) - 30

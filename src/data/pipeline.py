@@ -76,7 +76,7 @@ def build_source(name: str, path: str, charset: Charset, options: SourceOptions,
     if name == "lmdb":
         return LmdbSource(path, filter_labels=keep, **common)
     if name in BENCHMARKS:
-        return BenchmarkSource(name, path, filter_labels=keep, training=training, **common)
+        return BenchmarkSource(name, path, filter_labels=keep, training=training, strip_labels=keep, **common)
     raise SourceError(f"unknown dataset {name!r}")
 
 
