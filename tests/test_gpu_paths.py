@@ -298,3 +298,12 @@ def test_export_for_gpu_is_refused_by_cpu_inference_in_one_line(tmp_path, iiit5k
     assert res.returncode != 0
     assert res.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "exported for GPU" in res.stderr and "--export_target=CPU" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_missing_gpu_is_one_clear_error_before_mindspore_is_touched(monkeypatch, cfg):
+    from src import utils
+
+    monkeypatch.setattr(utils, "gpu_available", lambda: False)
+    cfg.device_target = "GPU"
+    with pytest.raises(SetupError, match=r"--device_target=GPU but no NVIDIA GPU is visible .* use --device_target=CPU"):
+        utils.setup_context(cfg)
