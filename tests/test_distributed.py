@@ -91,6 +91,13 @@ def test_waiting_for_the_scheduler(monkeypatch):
         distributed._wait_for_scheduler("127.0.0.1", free_port(), None, timeout_s=0.5)
 
 
+def teardown_only(out: str) -> bool:
+    """Every rank of the run in ``out`` finished its steps and rank 0 saved: a crash came after the work."""
+    logs = rank_logs(out)
+    return (sorted(logs) == [0, 1] and all(" done: " in t for t in logs.values())
+            and os.path.isdir(out + "/ckpt_0") and bool(os.listdir(out + "/ckpt_0")))
+
+
 def test_mpirun_two_ranks(tmp_path, tiny):
     out = str(tmp_path / "run")
     cmd = ["bash", os.path.join(ROOT, "scripts", "run_distribute_train_cpu.sh"), "2",
@@ -98,6 +105,13 @@ def test_mpirun_two_ranks(tmp_path, tiny):
     e = env()
     e["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
     res = subprocess.run(cmd, cwd=tmp_path, env=e, capture_output=True, text=True, timeout=400)
+    if res.returncode == 139 and "signal 11" in res.stdout + res.stderr and teardown_only(out):
+        # MindSpore 2.8's CPU cluster now and then segfaults while tearing down *after* a finished run (every
+        # rank logged "done", rank 0 saved; seen about once in ten idle runs, more often beside another
+        # MindSpore process; also before this project changed anything here). One clean rerun is required.
+        shutil.rmtree(out)
+        e["MS_SCHED_PORT"] = str(free_port())
+        res = subprocess.run(cmd, cwd=tmp_path, env=e, capture_output=True, text=True, timeout=400)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     logs = rank_logs(out)
     assert sorted(logs) == [0, 1] and all("done: 3 steps" in t for t in logs.values())
