@@ -43,8 +43,6 @@ CHOICES = {
 # Keys that change what a checkpoint's parameters mean; resuming or evaluating with
 # different values is refused.
 MODEL_KEYS = ("alphabet", "case_sensitive", "model_version", "image_height", "image_width", "hidden_size")
-#: the keys :class:`src.spec.ModelSpec` records (MODEL_KEYS plus how images are fed and the label length)
-SPEC_KEYS = MODEL_KEYS + ("resize_interpolation", "keep_aspect_ratio", "max_text_length", "alphabet_file")
 
 
 class ConfigError(CrnnError, ValueError):

@@ -30,7 +30,7 @@ from ..charset import EMPTY, OOV, TOO_LONG, UNALIGNABLE, Charset, ctc_min_frames
 from ..model import sequence_length
 from .benchmarks import BenchmarkSource
 from .source import DUPLICATE, MissingSample, WordSource
-from .transforms import ImageError, decode_bgr, image_size_from_header
+from .transforms import ImageError, ImageTooLarge, decode_bgr
 
 #: problems a sample can have, in the order the report lists them
 UNREADABLE = "image unreadable or corrupt"
@@ -131,12 +131,12 @@ def label_problem(label: str, charset: Charset, max_length: int, num_frames: int
 
 
 def read_image(data: bytes, max_pixels: int) -> Tuple[Optional[str], Optional[float]]:
-    """(problem or None, width/height or None): the size from the header first, then a full decode."""
-    size = image_size_from_header(data)
-    if size is not None and size[0] * size[1] > max_pixels:
-        return TOO_LARGE, size[0] / max(1, size[1])
+    """(problem or None, width/height or None), from :func:`decode_bgr` (which refuses an image whose header
+    says it is above ``max_pixels`` before decoding)."""
     try:
         img = decode_bgr(data, max_pixels)
+    except ImageTooLarge as err:
+        return TOO_LARGE, err.size[0] / max(1, err.size[1])
     except (ImageError, ValueError, OSError):
         return UNREADABLE, None
     return None, img.shape[1] / max(1, img.shape[0])

@@ -31,6 +31,14 @@ class ImageError(ValueError):
     """The bytes are not a decodable image."""
 
 
+class ImageTooLarge(ImageError):
+    """The header says the image has more pixels than allowed; ``size`` is its (width, height)."""
+
+    def __init__(self, message: str, size: Tuple[int, int]) -> None:
+        super().__init__(message)
+        self.size = size
+
+
 #: images with more pixels than this are refused from their header, before decoding (``max_image_pixels``;
 #: a 109 KB PNG of 30000x30000 pixels would otherwise take 2.7 GB to decode)
 MAX_PIXELS = 25_000_000
@@ -69,7 +77,7 @@ def decode_bgr(data: bytes, max_pixels: Optional[int] = None) -> np.ndarray:
     limit = MAX_PIXELS if max_pixels is None else max_pixels
     size = image_size_from_header(data)
     if size is not None and size[0] * size[1] > limit:
-        raise ImageError(f"{size[0]}x{size[1]} pixels, above the limit of {limit:,} (max_image_pixels)")
+        raise ImageTooLarge(f"{size[0]}x{size[1]} pixels, above the limit of {limit:,} (max_image_pixels)", size)
     buf = np.frombuffer(data, dtype=np.uint8)
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
