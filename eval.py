@@ -16,7 +16,7 @@ def load_recognizer(cfg):
     """The one Recognizer from --model or --checkpoint_path, built from the model's own spec; a model flag
     given here must agree with it (the resizing may differ: it overrides)."""
     from src.errors import UsageError
-    from src.recognizer import Recognizer
+    from src.serve.recognizer import Recognizer
     from src.spec import explicit_model_flags
 
     flags = explicit_model_flags(cfg)
@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     from src.errors import CrnnError
     from src.data.pipeline import SourceOptions
     from src.decoding.spec import specs_from_config
-    from src.evaluation import build_shared_decoders, discover_sets, evaluate_set, format_line, results_table, summary_lines
+    from src.evaluation.scoring import build_shared_decoders, discover_sets, evaluate_set, format_line, results_table, summary_lines
     from src.utils import setup_context, setup_logging
 
     log = setup_logging()

@@ -63,7 +63,7 @@ def main(argv=None) -> int:
     write_meta(cfg.file_name, meta)
     print(f"exported {path} (batch {cfg.batch_size}) and {cfg.file_name}.json")
     if cfg.int8 != "none":
-        from src.quantize import choose_int8
+        from src.serve.quantize import choose_int8
 
         int8_name = f"{cfg.file_name}_int8"
         mode, note = choose_int8(path, f"{int8_name}.onnx", cfg.int8, cfg.batch_size,

@@ -19,7 +19,7 @@ from typing import List, Sequence, Tuple
 import numpy as np
 
 from src.config import CHOICES
-from src.recognizer import SHIPPED_CHECKPOINT
+from src.serve.recognizer import SHIPPED_CHECKPOINT
 
 
 def list_inputs(inputs: Sequence[str]) -> List[str]:
@@ -49,7 +49,7 @@ def load_recognizer(args, num_images: int):
     """A Recognizer from --model (exported) or --checkpoint_path; alphabet and input size from the model."""
     from src.decoding.spec import from_legacy_keys
     from src.errors import UsageError
-    from src.recognizer import Recognizer
+    from src.serve.recognizer import Recognizer
 
     decoder = args.decoder
     if decoder in ("lexicon", "beam") and (args.lexicon or args.beam_width):   # the old flags: one line, then as before
@@ -107,7 +107,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from src.errors import CrnnError
-    from src.recognizer import RecognizerError, load_image
+    from src.serve.recognizer import RecognizerError, load_image
 
     paths = list_inputs(args.inputs)
     if not paths:

@@ -14,9 +14,10 @@ from src.config import describe, load_config_or_exit
 
 def main(argv=None) -> int:
     cfg = load_config_or_exit(argv, __doc__.split("\n")[1])
-    from src.distributed import choose_device, init_distributed
-    from src.engine import Trainer, TrainingInterrupted, adopt_resumed_spec
     from src.errors import CrnnError
+    from src.train.distributed import choose_device, init_distributed
+    from src.train.signals import TrainingInterrupted
+    from src.train.trainer import Trainer, adopt_resumed_spec
     from src.utils import set_seed, setup_context, setup_logging
 
     try:

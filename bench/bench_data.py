@@ -36,7 +36,7 @@ def train_rate(cfg, charset, batch_size: int, steps: int) -> float:
     import numpy as np
     from mindspore import Tensor
 
-    from src.engine import build_train_step
+    from src.train.step import build_train_step
     from src.model import build_crnn
 
     net = build_crnn(cfg, charset.num_classes)

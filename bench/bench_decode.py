@@ -22,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import src  # noqa: E402,F401  (chooses the CPU's oneDNN settings before MindSpore loads)
 from src.data.benchmarks import SHARED_IIIT5K  # noqa: E402
-from src.recognizer import SHIPPED_CHECKPOINT  # noqa: E402
+from src.serve.recognizer import SHIPPED_CHECKPOINT  # noqa: E402
 
 
 def main() -> int:
@@ -41,9 +41,9 @@ def main() -> int:
     from src.data.benchmarks import BenchmarkSource, read_image_lexicons
     from src.data.pipeline import SourceOptions
     from src.data.transforms import model_interpolation
-    from src.evaluation import Outputs, collect_outputs
+    from src.evaluation.scoring import Outputs, collect_outputs
     from src.decoding import build_decoder
-    from src.recognizer import Recognizer
+    from src.serve.recognizer import Recognizer
 
     root = args.data
     if not os.path.isfile(os.path.join(root, "lexicon_medium.txt")):

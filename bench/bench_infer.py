@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import src  # noqa: E402,F401  (chooses the CPU's oneDNN settings before MindSpore loads)
 from src.config import add_bool_flag  # noqa: E402
 from src.data.benchmarks import SHARED_IIIT5K  # noqa: E402
-from src.recognizer import SHIPPED_CHECKPOINT  # noqa: E402
+from src.serve.recognizer import SHIPPED_CHECKPOINT  # noqa: E402
 
 
 def main() -> int:
@@ -37,7 +37,7 @@ def main() -> int:
     parser.add_argument("--save_predictions", default="", help="write image<TAB>prediction<TAB>confidence here")
     add_bool_flag(parser, "no_kernels", help="skip the oneDNN kernel trace (~10 s)")
     args = parser.parse_args()
-    from src.kernel_probe import print_machine
+    from kernel_probe import print_machine
 
     print_machine(not args.no_kernels)
 
@@ -46,9 +46,9 @@ def main() -> int:
 
     from src.data.benchmarks import parse_iiit5k
     from src.data.source import SourceError
-    from src.inference import load_exported
-    from src.metrics import WordAccuracy
-    from src.recognizer import Recognizer
+    from src.serve.backends import load_exported
+    from src.evaluation.metrics import WordAccuracy
+    from src.serve.recognizer import Recognizer
 
     try:
         entries = parse_iiit5k(args.data)  # (image path, label)
@@ -67,7 +67,7 @@ def main() -> int:
         ms.export(net, dummy, file_name=base, file_format=fmt)
         path = f"{base}.{fmt.lower()}"
         if args.backend == "onnxruntime-int8":
-            from src.quantize import choose_int8
+            from src.serve.quantize import choose_int8
 
             int8_path = os.path.join(tmp, "crnn_int8.onnx")
             args.int8_mode, note = choose_int8(path, int8_path, args.int8_mode, args.batch_size, recognizer.image_size)

@@ -40,7 +40,7 @@ def main() -> int:
         return 1
 
     from src.data.iiit5k_mat import MatFormatError, read_iiit5k_mat
-    from src.metrics import WordAccuracy
+    from src.evaluation.metrics import WordAccuracy
 
     try:
         entries = read_iiit5k_mat(os.path.join(args.data, "testdata.mat"))[0]

@@ -34,19 +34,20 @@ def main() -> int:
     parser.add_argument("--config_path", default="", help="another yaml of defaults")
     add_bool_flag(parser, "no_kernels", help="skip the oneDNN kernel trace (~10 s)")
     args = parser.parse_args()
-    from src.kernel_probe import print_machine
+    from kernel_probe import print_machine
 
     print_machine(not args.no_kernels)
 
-    import numpy as np
     import mindspore as ms
+    import numpy as np
     from mindspore import Tensor
 
     from src.charset import Charset
     from src.config import load_config
     from src.data.pipeline import SourceOptions, build_source, epoch_indices, make_dataset
-    from src.engine import _to_tensors, build_train_step
     from src.model import build_crnn
+    from src.train.step import build_train_step
+    from src.train.trainer import _to_tensors
     from src.utils import set_seed, setup_context
 
     argv = [f"--device_target={args.device_target}", f"--mode={args.mode}", f"--batch_size={args.batch_size}",

@@ -67,7 +67,7 @@ def main() -> int:
         parser.error(f"--torch_script {args.torch_script} does not exist")
     env = child_env(dict(os.environ), args.isa)   # before src is imported: its cap is for MindSpore only
     sys.path.insert(0, ROOT)
-    from src.kernel_probe import describe_machine
+    from kernel_probe import describe_machine
 
     commands = {
         "mindspore": [sys.executable, os.path.join(ROOT, "bench", "bench_train.py"), "--no_kernels",

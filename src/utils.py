@@ -7,13 +7,15 @@ import os
 import random
 import shutil
 import sys
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
 from .cpu_env import configure_cpu
-from .distributed import DeviceChoice
 from .errors import SetupError
+
+if TYPE_CHECKING:  # the device choice is training's and evaluation's: no import of src.train at run time
+    from .train.distributed import DeviceChoice
 
 
 def setup_logging(log_file: Optional[str] = None, rank: int = 0, to_stdout: bool = True) -> logging.Logger:
@@ -43,7 +45,7 @@ def setup_context(cfg, device: Optional[DeviceChoice] = None) -> None:
     """Select device and execution mode; fail early with a clear message when the device is absent.
 
     Without ``device``, ``cfg.device_id``; training passes its launcher's choice
-    (:func:`src.distributed.choose_device`), whose id None leaves the choice to MindSpore (msrun).
+    (:func:`src.train.distributed.choose_device`), whose id None leaves the choice to MindSpore (msrun).
     """
     import mindspore as ms
 

@@ -9,8 +9,8 @@ from scipy.io import savemat
 
 from src.data.benchmarks import BenchmarkSource, read_image_lexicons
 from src.data.source import STATUS_MISSING, STATUS_OK, SourceError
-from src.evaluation import discover_sets, summary_lines
-from src.metrics import WordAccuracy
+from src.evaluation.scoring import discover_sets, summary_lines
+from src.evaluation.metrics import WordAccuracy
 from tests.conftest import word_image
 
 
@@ -121,7 +121,7 @@ def test_discover_sets_by_folder_name_and_label_lists(tmp_path):
 
 
 def test_average_is_weighted_by_crops_and_mean_is_not():
-    from src.evaluation import SetResult
+    from src.evaluation.scoring import SetResult
 
     def result(name, correct, total):
         metric = WordAccuracy(correct=correct, total=total)
@@ -132,7 +132,7 @@ def test_average_is_weighted_by_crops_and_mean_is_not():
 
 
 def test_results_table_puts_each_set_and_subset_next_to_the_peers():
-    from src.evaluation import SetResult, results_table
+    from src.evaluation.scoring import SetResult, results_table
 
     ic13 = SetResult("ic13", 1015, 0, 1.0, decoders={"greedy": WordAccuracy(correct=812, total=1015)},
                      subsets={"ic13_857": {"greedy": WordAccuracy(correct=700, total=857)}})
@@ -147,8 +147,8 @@ def test_evaluation_logs_progress_lines_when_there_is_no_terminal(charset, ic15_
     """Without a terminal (a log file, CI) tqdm is off: progress comes as log lines instead."""
     import logging
 
-    import src.evaluation as evaluation
-    from src.inference import Backend
+    import src.evaluation.scoring as evaluation
+    from src.serve.backends import Backend
 
     class Zeros(Backend):
         name = "zeros"

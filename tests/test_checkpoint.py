@@ -87,7 +87,7 @@ def test_the_resizing_a_model_was_trained_with_travels_with_it(tmp_path, cfg, ch
     import sys
 
     from src.data.pipeline import SourceOptions
-    from src.recognizer import Recognizer
+    from src.serve.recognizer import Recognizer
     from tests.conftest import ROOT
 
     net = build_crnn(cfg, charset.num_classes)

@@ -2,7 +2,7 @@
 import pytest
 
 from src.cpu_env import CAPPED_ISA, bundled_onednn_major, choose_isa, isa_summary
-from src.kernel_probe import parse_verbose, probe_kernels, reference_kernels
+from bench.kernel_probe import parse_verbose, probe_kernels, reference_kernels
 
 TRACE = """onednn_verbose,v1,info,cpu,isa:Intel AVX-512 with AVX512BW, AVX512VL, and AVX512DQ extensions
 onednn_verbose,v1,primitive,exec,cpu,convolution,jit_uni_ncsp:conv+ref:any,forward_training,src:f32,,alg,mb2,12.5

@@ -2,7 +2,7 @@ import numpy as np
 
 from src.charset import Charset, ctc_min_frames, EMPTY, OOV, TOO_LONG, UNALIGNABLE
 from src.decoding import greedy_decode
-from src.metrics import WordAccuracy, normalize_text
+from src.evaluation.metrics import WordAccuracy, normalize_text
 
 
 def one_hot_logits(seq, num_classes):

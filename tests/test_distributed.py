@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from src.distributed import cluster_env_from_openmpi
+from src.train.distributed import cluster_env_from_openmpi
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.system,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from src import checkpoint
-from src.inference import load_exported, run_batched
+from src.serve.backends import load_exported, run_batched
 from src.model import build_crnn
 from tests.conftest import ROOT
 
@@ -119,7 +119,7 @@ def test_recognizer_takes_paths_arrays_and_pil_images_alike_and_matches_its_expo
     import cv2
     from PIL import Image
 
-    from src.recognizer import Recognizer, RecognizerError
+    from src.serve.recognizer import Recognizer, RecognizerError
 
     d, ckpt, _ = exported
     path = os.path.join(iiit5k_dir, "test", "1_1.png")
@@ -149,7 +149,7 @@ def test_recognizer_takes_paths_arrays_and_pil_images_alike_and_matches_its_expo
 
 
 def test_auto_backend_picks_a_matching_backend_and_says_why(exported, iiit5k_dir):
-    from src.recognizer import Recognizer
+    from src.serve.recognizer import Recognizer
 
     _, ckpt, _ = exported
     paths = [os.path.join(iiit5k_dir, "test", n) for n in sorted(os.listdir(os.path.join(iiit5k_dir, "test")))]

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from src.distributed import DeviceChoice, choose_device, comm_timeout_note
+from src.train.distributed import DeviceChoice, choose_device, comm_timeout_note
 from src.errors import SetupError
 from tests.conftest import ROOT
 
@@ -147,7 +147,7 @@ def tiny_train_step(loss_scale: float, dynamic: bool, window: int = 3):
     import mindspore as ms
     from mindspore import nn, ops
 
-    from src.engine import TrainStep
+    from src.train.step import TrainStep
 
     class Linear(nn.Cell):
         def __init__(self):
@@ -208,7 +208,7 @@ def test_amp_levels_train_the_crnn_and_update_batchnorm_statistics(amp_level, gr
 
     from src.charset import Charset
     from src.config import load_config
-    from src.engine import build_train_step
+    from src.train.step import build_train_step
     from src.model import build_crnn
 
     cfg = load_config([f"--amp_level={amp_level}", "--hidden_size=32"])
@@ -260,7 +260,7 @@ def test_o2_training_counts_loss_scale_overflows_apart_from_bad_steps(tmp_path):
 def test_a_gpu_packed_mindir_differs_on_cpu_and_export_packs_for_the_target(tmp_path):
     import mindspore as ms
 
-    from src.inference import MindIRBackend
+    from src.serve.backends import MindIRBackend
     from src.model import CRNN, pack_lstm_weights_for
 
     net = CRNN(37, 32)

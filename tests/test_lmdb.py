@@ -72,7 +72,7 @@ def test_concatenated_roots_and_sub_lmdbs(tmp_path, charset):
 
 
 def test_same_images_same_predictions_folder_vs_lmdb(tmp_path, iiit5k_dir, cfg, charset):
-    from src.evaluation import evaluate_network
+    from src.evaluation.scoring import evaluate_network
     from src.model import build_crnn
 
     out = str(tmp_path / "iiit.lmdb")

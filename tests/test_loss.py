@@ -4,7 +4,7 @@ import numpy as np
 import mindspore as ms
 import pytest
 
-from src.loss import CTCLoss
+from src.train.loss import CTCLoss
 
 
 def brute_force_ctc(log_probs: np.ndarray, target, blank: int) -> float:

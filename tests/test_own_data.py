@@ -48,7 +48,7 @@ def tsv(path, word_col, conf_col):
 
 
 def test_every_reader_builds_the_model_from_its_spec_and_reads_the_same(own_model, tmp_path):
-    from src.recognizer import Recognizer
+    from src.serve.recognizer import Recognizer
 
     d, ckpt = own_model
     res = run("infer.py", str(d / "crops"), "--checkpoint_path", ckpt, "--backend", "mindspore",
@@ -94,9 +94,9 @@ def test_a_flag_that_contradicts_the_spec_is_one_line_naming_the_key(own_model, 
 def test_pretrained_with_62_characters_reads_as_the_shipped_model_before_any_update(iiit5k_dir):
     from src import checkpoint
     from src.charset import Charset
-    from src.inference import MindSporeBackend
+    from src.serve.backends import MindSporeBackend
     from src.model import CRNN
-    from src.recognizer import SHIPPED_CHECKPOINT, Recognizer
+    from src.serve.recognizer import SHIPPED_CHECKPOINT, Recognizer
 
     if not os.path.isfile(SHIPPED_CHECKPOINT):
         pytest.skip("no shipped checkpoint")
@@ -130,7 +130,7 @@ def test_missing_lmdb_entries_and_huge_images_are_counted_in_evaluation(tmp_path
     (tmp_path / "labels.tsv").write_text("huge.png\thuge\nok.png\tok\n")
     res = run("eval.py", "--eval_dataset=lmdb", f"--eval_dataset_path={tmp_path / 'db'}", "--eval_batch_size=2")
     assert res.returncode == 1 and "no --checkpoint_path" in res.stderr     # the CLI needs a model: use the shipped
-    from src.recognizer import SHIPPED_CHECKPOINT
+    from src.serve.recognizer import SHIPPED_CHECKPOINT
     res = run("eval.py", "--eval_dataset=lmdb", f"--eval_dataset_path={tmp_path / 'db'}", "--eval_batch_size=2",
               f"--checkpoint_path={SHIPPED_CHECKPOINT}", "--backend=mindspore")
     assert res.returncode == 0, res.stderr[-2000:]

@@ -90,9 +90,10 @@ def test_non_finite_step_is_skipped_and_training_aborts(cfg, charset):
     import mindspore as ms
     from mindspore import Tensor
 
-    from src.engine import TrainingAborted, build_train_step
-    from src.train.health import StepHealth
     from src.model import build_crnn
+    from src.train.health import StepHealth
+    from src.train.signals import TrainingAborted
+    from src.train.step import build_train_step
 
     net = build_crnn(cfg, charset.num_classes)
     step = build_train_step(cfg, net, charset, 10)
@@ -115,6 +116,7 @@ def test_non_finite_step_is_skipped_and_training_aborts(cfg, charset):
 
 def final_weights(out):
     import mindspore as ms
+
     from src.checkpoint import list_checkpoints
 
     newest = list_checkpoints(os.path.join(out, "ckpt_0"))[-1]

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from src.recognizer import SHIPPED_CHECKPOINT, Recognizer
+from src.serve.recognizer import SHIPPED_CHECKPOINT, Recognizer
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.system  # every test here starts train/eval/export/infer subprocesses

@@ -5,9 +5,9 @@ import pytest
 
 from src import checkpoint
 from src.data.render import WordRenderer
-from src.metrics import WordAccuracy
+from src.evaluation.metrics import WordAccuracy
 from src.model import count_parameters
-from src.recognizer import SHIPPED_CHECKPOINT as SHIPPED, Recognizer
+from src.serve.recognizer import SHIPPED_CHECKPOINT as SHIPPED, Recognizer
 from tests.conftest import SHARED_IIIT5K
 
 

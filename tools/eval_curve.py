@@ -33,8 +33,8 @@ def main() -> int:
     from src.data.source import SourceError
     from src.data.pipeline import SourceOptions
     from src.decoding import parse_decoder_spec
-    from src.evaluation import build_shared_decoders, discover_sets, evaluate_set
-    from src.recognizer import Recognizer
+    from src.evaluation.scoring import build_shared_decoders, discover_sets, evaluate_set
+    from src.serve.recognizer import Recognizer
     from src.utils import setup_logging
 
     setup_logging()

@@ -10,8 +10,8 @@ from mindspore import Tensor, nn, ops
 
 from ..charset import Charset
 from ..config import Config
-from ..loss import CTCLoss, WithCTCLoss
-from ..schedule import build_optimizer, learning_rates
+from .loss import CTCLoss, WithCTCLoss
+from .schedule import build_optimizer, learning_rates
 
 
 _unscale = ops.MultitypeFuncGraph("unscale")

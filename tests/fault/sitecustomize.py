@@ -7,11 +7,11 @@ import sys
 _SPEC = os.environ.get("CRNN_FAIL_AT", "")
 if _SPEC and os.environ.get("MS_ROLE") != "MS_SCHED":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-    from src import engine
+    from src.train import trainer
     from src.errors import SetupError
 
     _rank, _step = (int(x) for x in _SPEC.split(":"))
-    _prepare = engine._to_tensors
+    _prepare = trainer._to_tensors
     _steps = [0]
 
     def _to_tensors_with_fault(batch):
@@ -21,4 +21,4 @@ if _SPEC and os.environ.get("MS_ROLE") != "MS_SCHED":
             raise SetupError(f"injected fault on rank {rank} at step {_steps[0]} (CRNN_FAIL_AT)")
         return _prepare(batch)
 
-    engine._to_tensors = _to_tensors_with_fault
+    trainer._to_tensors = _to_tensors_with_fault

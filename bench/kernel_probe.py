@@ -1,6 +1,6 @@
 """Which oneDNN kernels MindSpore runs here: one training step and one inference pass, traced.
 
-    python -m src.kernel_probe            # prints the CPU, its ISA and a kernel table
+    python bench/kernel_probe.py          # prints the CPU, its ISA and a kernel table
 
 :func:`probe_kernels` runs this module in a child process with ``ONEDNN_VERBOSE=1`` and
 ``DNNL_VERBOSE=1`` (oneDNN 3 and 2 read one each; they must be set before oneDNN initialises)
@@ -15,9 +15,10 @@ import sys
 from collections import defaultdict
 from typing import Dict, Tuple
 
-from .cpu_env import configure_cpu, cpu_flags, cpu_model, isa_summary
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+from src.cpu_env import configure_cpu, cpu_flags, cpu_model, isa_summary  # noqa: E402
 
 KernelTable = Dict[Tuple[str, str], Tuple[int, float]]  # (primitive kind, implementation) -> (calls, ms)
 
@@ -56,7 +57,7 @@ def reference_kernels(table: KernelTable, kinds: Tuple[str, ...] = ("convolution
 def probe_kernels(timeout: float = 600) -> Tuple[KernelTable, str]:
     """Run one training step and one inference pass in a child process with oneDNN's trace on."""
     env = dict(os.environ, ONEDNN_VERBOSE="1", DNNL_VERBOSE="1")
-    res = subprocess.run([sys.executable, "-m", "src.kernel_probe", "--child"], cwd=ROOT, env=env,
+    res = subprocess.run([sys.executable, os.path.abspath(__file__), "--child"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=timeout)
     if res.returncode != 0:
         raise RuntimeError(f"kernel probe failed ({res.returncode}): {res.stderr[-2000:]}")
@@ -88,10 +89,10 @@ def _child() -> None:
     import mindspore as ms
     from mindspore import Tensor
 
-    from .charset import Charset
-    from .config import load_config
-    from .engine import build_train_step
-    from .model import build_crnn
+    from src.charset import Charset
+    from src.config import load_config
+    from src.model import build_crnn
+    from src.train.step import build_train_step
 
     cfg = load_config(["--batch_size=2"])
     ms.set_context(mode=ms.GRAPH_MODE)

@@ -14,15 +14,14 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from tqdm import tqdm
 
-from .charset import Charset
-from .data.benchmarks import read_image_lexicons
-from .data.pipeline import SourceOptions, build_source, eval_indices, make_dataset
-from .data.source import STATUS_OK, MissingSample, SourceError, WordSource
-from .decoding import Decoder, GreedyDecoder
-from .decoding import DecoderSpec, build_decoder
-from .inference import Backend, MindSporeBackend, log_softmax, run_batched
+from ..charset import Charset
+from ..data.benchmarks import read_image_lexicons
+from ..data.pipeline import SourceOptions, build_source, eval_indices, make_dataset
+from ..data.source import STATUS_OK, MissingSample, SourceError, WordSource
+from ..decoding import Decoder, DecoderSpec, GreedyDecoder, build_decoder
+from ..serve.backends import Backend, MindSporeBackend, log_softmax, run_batched
+from ..utils import LOG_EVERY_SECONDS, format_seconds
 from .metrics import WordAccuracy
-from .utils import LOG_EVERY_SECONDS, format_seconds
 
 log = logging.getLogger("crnn")
 
