@@ -3,4 +3,4 @@
 ``from src.evaluation import evaluate_set`` (the module this package replaced) keeps working for one release.
 """
 from .scoring import *  # noqa: F401,F403
-from .scoring import PEERS, PEER_COLUMNS, SET_FOLDERS  # noqa: F401
+from .scoring import SET_FOLDERS  # noqa: F401

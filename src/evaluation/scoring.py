@@ -5,6 +5,7 @@ dataset or, for ``--eval_dataset=all``, :func:`discover_sets` + :func:`evaluate_
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -15,11 +16,12 @@ import numpy as np
 from tqdm import tqdm
 
 from ..charset import Charset
+from ..config import ROOT
 from ..data.benchmarks import read_image_lexicons
 from ..data.pipeline import SourceOptions, build_source, eval_indices, make_dataset
 from ..data.source import STATUS_OK, MissingSample, SourceError, WordSource
 from ..decoding import Decoder, DecoderSpec, GreedyDecoder, build_decoder
-from ..serve.backends import Backend, MindSporeBackend, log_softmax, run_batched
+from ..model.backend import Backend, MindSporeBackend, log_softmax, run_batched
 from ..utils import LOG_EVERY_SECONDS, format_seconds
 from .metrics import WordAccuracy
 
@@ -28,16 +30,17 @@ log = logging.getLogger("crnn")
 #: benchmark folder names recognised by ``--eval_dataset=all`` (case-insensitive) and their readers
 SET_FOLDERS = ("iiit5k", "svt", "ic03", "ic13", "ic15")
 
-#: Word accuracy (%) of other recognizers on the same crops (greedy, case-insensitive [0-9a-z]), measured
-#: on this project's machines, and published CRNN results trained on synthetic data only.
-PEER_COLUMNS = ("Tesseract 5 --psm 8", "EasyOCR english_g2", "RapidOCR (PP-OCR rec)", "published CRNN")
-PEERS = {
-    "iiit5k": ("73.9", "74.2", "96.4", "80.2 MindSpore ref (MJ) · 84.4 mindocr (MJ+ST)"),
-    "ic13": ("75.1", "78.3", "95.3", "92.9 MindSpore ref · 90.8 mindocr"),
-    "ic13_857": ("77.6", "78.2", "95.3", "91.8 mindocr"),
-    "ic15": ("not run", "not run", "79.0", "65.0 mindocr · 55.7 MMOCR (MJ)"),
-    "svt": ("70.6", "56.7", "92.3", "81.9 MindSpore ref · 82.8 mindocr"),
-}
+#: other recognizers' word accuracy on the same sets: a data file, shown beside the model's own by results_table
+PEER_SCORES = os.path.join(ROOT, "docs", "peer_scores.json")
+
+
+def read_peer_scores(path: str = PEER_SCORES) -> Tuple[List[str], Dict[str, List[str]]]:
+    """(column names, {set name: one entry per column}) from ``docs/peer_scores.json``; empty if absent."""
+    if not os.path.isfile(path):
+        return [], {}
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    return list(data["columns"]), {name: list(row) for name, row in data["sets"].items()}
 
 
 @dataclass
@@ -206,8 +209,9 @@ def summary_lines(results: Sequence[SetResult], decoder: str) -> List[str]:
 
 
 def results_table(results: Sequence[SetResult], decoder: str = "greedy") -> str:
-    """A markdown table: this model's accuracy per set (and protocol subset) next to :data:`PEERS`."""
-    header = ["set (crops)", "this model"] + list(PEER_COLUMNS)
+    """A markdown table: this model's accuracy per set (and protocol subset) next to the peer scores."""
+    columns, peers = read_peer_scores()
+    header = ["set (crops)", "this model"] + columns
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for result in results:
         rows = [(result.name, result.decoders.get(decoder))]
@@ -215,6 +219,6 @@ def results_table(results: Sequence[SetResult], decoder: str = "greedy") -> str:
         for name, metric in rows:
             if metric is None:
                 continue
-            peers = PEERS.get(name, ("",) * len(PEER_COLUMNS))
-            lines.append(f"| {name} ({metric.total}) | {100 * metric.accuracy:.1f} | " + " | ".join(peers) + " |")
+            row = peers.get(name, [""] * len(columns))
+            lines.append(f"| {name} ({metric.total}) | {100 * metric.accuracy:.1f} | " + " | ".join(row) + " |")
     return "\n".join(lines)

@@ -1,7 +1,7 @@
-"""Network backends: a MindSpore network, or an exported MINDIR / ONNX model.
+"""Serving backends: an exported MINDIR / ONNX model, and the faster of MindSpore and ONNX Runtime.
 
-Backends share one interface: ``backend(images [B, 3, 32, W] float32) -> logits [T, B, C]``.
-Exported models have a fixed batch size; :func:`run_batched` pads the last batch.
+They share the interface of :class:`src.model.backend.Backend` (``images [B, 3, H, W] -> logits [T, B, C]``)
+with the MindSpore network itself. Exported models have a fixed batch size; ``run_batched`` pads the last batch.
 An exported model carries a ``<model>.json`` written by export.py with its alphabet and
 input size, so deployment needs no training config.
 """
@@ -14,29 +14,10 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 
 from ..errors import UsageError
+from ..model.backend import Backend, MindSporeBackend, log_softmax, run_batched
 
-
-class Backend:
-    """Callable network; ``batch_size`` is fixed for exported models (None: any)."""
-
-    batch_size: Optional[int] = None
-    name = "backend"
-
-    def __call__(self, images: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-
-class MindSporeBackend(Backend):
-    name = "mindspore"
-
-    def __init__(self, net) -> None:
-        self.net = net
-        self.net.set_train(False)
-
-    def __call__(self, images: np.ndarray) -> np.ndarray:
-        from mindspore import Tensor
-
-        return self.net(Tensor(images)).asnumpy()
+__all__ = ["Backend", "MindIRBackend", "MindSporeBackend", "OnnxBackend", "PARITY_TOLERANCE", "fastest_cpu_backend",
+           "load_exported", "log_softmax", "model_metadata", "run_batched"]
 
 
 class MindIRBackend(Backend):
@@ -100,26 +81,6 @@ def load_exported(path: str) -> Tuple[Backend, Dict]:
                              "with the exported batch size")
         return MindIRBackend(path, int(meta["batch_size"]), meta.get("target", "CPU")), meta
     raise UsageError(f"unknown model format: {path} (expected .onnx or .mindir)")
-
-
-def run_batched(backend: Backend, images: np.ndarray) -> np.ndarray:
-    """Logits [T, N, C] for N images, padding to the backend's fixed batch size when needed."""
-    n = len(images)
-    if backend.batch_size is None or backend.batch_size == n:
-        return backend(images)
-    b = backend.batch_size
-    outputs = []
-    for start in range(0, n, b):
-        chunk = images[start:start + b]
-        if len(chunk) < b:
-            chunk = np.concatenate([chunk, np.zeros((b - len(chunk), *chunk.shape[1:]), chunk.dtype)])
-        outputs.append(backend(chunk)[:, : min(b, n - start)])
-    return np.concatenate(outputs, axis=1)
-
-
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
 #: exported models must reproduce the network's logits to this (max absolute difference)
