@@ -36,11 +36,11 @@ def train_rate(cfg, charset, batch_size: int, steps: int) -> float:
     import numpy as np
     from mindspore import Tensor
 
-    from src.train.step import build_train_step
     from src.model import build_crnn
+    from src.train.step import train_step_from_config
 
-    net = build_crnn(cfg, charset.num_classes)
-    step = build_train_step(cfg, net, charset, 1000)
+    net = build_crnn(charset.num_classes, cfg.hidden_size)
+    step = train_step_from_config(cfg, net, charset, 1000)
     step.set_train(True)
     rng = np.random.default_rng(0)
     images = Tensor(rng.uniform(-1, 1, (batch_size, 3, cfg.image_height, cfg.image_width)).astype(np.float32))

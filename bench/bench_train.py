@@ -46,7 +46,7 @@ def main() -> int:
     from src.config import load_config
     from src.data.pipeline import SourceOptions, build_source, epoch_indices, make_dataset
     from src.model import build_crnn
-    from src.train.step import build_train_step
+    from src.train.step import train_step_from_config
     from src.train.trainer import _to_tensors
     from src.utils import set_seed, setup_context
 
@@ -62,7 +62,7 @@ def main() -> int:
         ms.device_context.cpu.op_tuning.threads_num(args.threads)
     set_seed(cfg.seed)
     charset = Charset.from_config(cfg)
-    step = build_train_step(cfg, build_crnn(cfg, charset.num_classes), charset, 1000)
+    step = train_step_from_config(cfg, build_crnn(charset.num_classes, cfg.hidden_size), charset, 1000)
     step.set_train(True)
 
     if args.data == "memory":

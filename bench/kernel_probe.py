@@ -92,14 +92,14 @@ def _child() -> None:
     from src.charset import Charset
     from src.config import load_config
     from src.model import build_crnn
-    from src.train.step import build_train_step
+    from src.train.step import train_step_from_config
 
     cfg = load_config(["--batch_size=2"])
     ms.set_context(mode=ms.GRAPH_MODE)
     ms.set_device("CPU")
     charset = Charset.from_config(cfg)
-    net = build_crnn(cfg, charset.num_classes)
-    step = build_train_step(cfg, net, charset, 10)
+    net = build_crnn(charset.num_classes, cfg.hidden_size)
+    step = train_step_from_config(cfg, net, charset, 10)
     step.set_train(True)
     images = Tensor(np.zeros((2, 3, cfg.image_height, cfg.image_width), np.float32))
     labels = Tensor(np.ones((2, cfg.max_text_length), np.int32))

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import os
-from typing import List, Optional, Sequence
+from typing import TYPE_CHECKING, List, Optional, Sequence
 
 import numpy as np
 
 from .errors import UsageError
+
+if TYPE_CHECKING:
+    from .config import Config
 
 # Reasons a label is rejected; used as keys of skip counters.
 OOV = "label has characters outside the alphabet"
@@ -29,7 +32,7 @@ class Charset:
         self.index = {c: i for i, c in enumerate(alphabet)}
 
     @classmethod
-    def from_config(cls, cfg) -> "Charset":
+    def from_config(cls, cfg: Config) -> "Charset":
         alphabet = cfg.alphabet
         if cfg.alphabet_file:
             alphabet = read_alphabet_file(cfg.alphabet_file)

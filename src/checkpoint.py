@@ -12,7 +12,7 @@ import glob
 import logging
 import os
 import re
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 import mindspore as ms
 import numpy as np
@@ -40,7 +40,7 @@ def checkpoint_name(epoch: int, step: int) -> str:
     return f"crnn-{epoch}_{step}.ckpt"
 
 
-def save(obj, path: str, meta: Dict) -> None:
+def save(obj: Union[nn.Cell, List[Dict]], path: str, meta: Dict) -> None:
     """Write ``obj`` (a Cell or parameter list) to ``path`` atomically: a temp file, then rename."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     # MindSpore appends ".ckpt" to names that lack it, so the temp name keeps the suffix

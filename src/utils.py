@@ -15,6 +15,7 @@ from .cpu_env import configure_cpu
 from .errors import SetupError
 
 if TYPE_CHECKING:  # the device choice is training's and evaluation's: no import of src.train at run time
+    from .config import Config
     from .train.distributed import DeviceChoice
 
 
@@ -41,7 +42,7 @@ def gpu_available() -> bool:
     return bool(glob.glob("/dev/nvidia[0-9]*")) or shutil.which("nvidia-smi") is not None
 
 
-def setup_context(cfg, device: Optional[DeviceChoice] = None) -> None:
+def setup_context(cfg: Config, device: Optional[DeviceChoice] = None) -> None:
     """Select device and execution mode; fail early with a clear message when the device is absent.
 
     Without ``device``, ``cfg.device_id``; training passes its launcher's choice

@@ -8,11 +8,11 @@ from src.model import build_crnn
 
 
 def test_atomic_save_roundtrip_and_metadata(tmp_path, cfg, charset):
-    net = build_crnn(cfg, charset.num_classes)
+    net = build_crnn(charset.num_classes, cfg.hidden_size)
     path = str(tmp_path / "ckpt_0" / "crnn-1_5.ckpt")
     checkpoint.save(net, path, {"epoch_num": 1, "step_num": 5, "alphabet": charset.alphabet})
     assert os.listdir(tmp_path / "ckpt_0") == ["crnn-1_5.ckpt"]  # no temp file left behind
-    other = build_crnn(cfg, charset.num_classes)
+    other = build_crnn(charset.num_classes, cfg.hidden_size)
     meta = checkpoint.load_into(other, path, charset.alphabet)
     assert meta["epoch_num"] == 1 and meta["step_num"] == 5
     a = net.vgg.conv1.conv.weight.asnumpy()
@@ -20,7 +20,7 @@ def test_atomic_save_roundtrip_and_metadata(tmp_path, cfg, charset):
 
 
 def test_corrupt_and_truncated_checkpoints_are_detected(tmp_path, cfg, charset):
-    net = build_crnn(cfg, charset.num_classes)
+    net = build_crnn(charset.num_classes, cfg.hidden_size)
     d = tmp_path / "ckpt_0"
     old, new = str(d / "crnn-1_5.ckpt"), str(d / "crnn-1_10.ckpt")
     checkpoint.save(net, old, {"epoch_num": 1})
@@ -43,14 +43,14 @@ def test_corrupt_and_truncated_checkpoints_are_detected(tmp_path, cfg, charset):
 
 def test_checkpoint_for_another_alphabet_is_refused(tmp_path, cfg, charset):
     path = str(tmp_path / "crnn-1_1.ckpt")
-    checkpoint.save(build_crnn(cfg, charset.num_classes), path, {"alphabet": charset.alphabet})
+    checkpoint.save(build_crnn(charset.num_classes, cfg.hidden_size), path, {"alphabet": charset.alphabet})
     wide = Charset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", True)
     with pytest.raises(checkpoint.CheckpointError, match="class count mismatch"):
-        checkpoint.load_into(build_crnn(cfg, wide.num_classes), path, wide.alphabet)
+        checkpoint.load_into(build_crnn(wide.num_classes, cfg.hidden_size), path, wide.alphabet)
 
 
 def test_prune_keeps_newest(tmp_path, cfg, charset):
-    net = build_crnn(cfg, charset.num_classes)
+    net = build_crnn(charset.num_classes, cfg.hidden_size)
     for step in (1, 2, 10):
         checkpoint.save(net, str(tmp_path / f"crnn-1_{step}.ckpt"), {})
     checkpoint.prune(str(tmp_path), 2)
@@ -65,7 +65,7 @@ def test_reference_checkpoint_with_its_unused_bn1_loads_and_says_so(tmp_path, cf
     import mindspore as ms
     import numpy as np
 
-    net = build_crnn(cfg, charset.num_classes)
+    net = build_crnn(charset.num_classes, cfg.hidden_size)
     entries = [{"name": p.name, "data": p.data} for p in net.get_parameters()]
     for name, value in (("gamma", 1.0), ("beta", 0.0), ("moving_mean", 0.0), ("moving_variance", 1.0)):
         entries.append({"name": f"vgg.bn1.{name}", "data": ms.Tensor(np.full(512, value, np.float32))})
@@ -73,7 +73,7 @@ def test_reference_checkpoint_with_its_unused_bn1_loads_and_says_so(tmp_path, cf
     path = str(tmp_path / "reference.ckpt")
     ms.save_checkpoint(entries, path)
     with caplog.at_level(logging.INFO):
-        checkpoint.load_into(build_crnn(cfg, charset.num_classes), path)
+        checkpoint.load_into(build_crnn(charset.num_classes, cfg.hidden_size), path)
     lines = [r.getMessage() for r in caplog.records if "does not use" in r.getMessage()]
     assert len(lines) == 1 and "4 tensors" in lines[0] and "vgg.bn1.gamma" in lines[0] and "reference V2" in lines[0]
     assert "moment1" not in lines[0]                                  # optimizer state is not a network layer
@@ -90,7 +90,7 @@ def test_the_resizing_a_model_was_trained_with_travels_with_it(tmp_path, cfg, ch
     from src.serve.recognizer import Recognizer
     from tests.conftest import ROOT
 
-    net = build_crnn(cfg, charset.num_classes)
+    net = build_crnn(charset.num_classes, cfg.hidden_size)
     plain, area = str(tmp_path / "plain.ckpt"), str(tmp_path / "area.ckpt")
     checkpoint.save(net, plain, {"alphabet": charset.alphabet})
     checkpoint.save(net, area, {"alphabet": charset.alphabet, "resize_interpolation": "area"})

@@ -81,3 +81,19 @@ def test_switches_have_one_grammar_in_config_and_scripts():
     assert parser.parse_args(["--lexicons=False"]).lexicons is False
     with pytest.raises(SystemExit):
         parser.parse_args(["--lexicons=maybe"])
+
+
+def test_learning_rates_follow_the_schedule_read_from_the_config():
+    """Warm-up ramps to the peak, per-step cosine ends at min_lr, the reference's cosine is flat within an epoch."""
+    from src.config import load_config
+    from src.train.schedule import Schedule, learning_rates
+
+    cfg = load_config(["--learning_rate=0.1", "--min_lr=0.001", "--warmup_epochs=1", "--epoch_size=4",
+                       "--lr_schedule=cosine_step"])
+    schedule = Schedule.from_config(cfg)
+    assert schedule == Schedule("cosine_step", 0.1, 0.001, 1.0, 4)
+    lrs = learning_rates(schedule, steps_per_epoch=10)
+    assert len(lrs) == 40 and abs(lrs[9] - 0.1) < 1e-6 and lrs[0] < lrs[5] < lrs[9]
+    assert 0.001 <= lrs[-1] < 0.0015 and all(a >= b for a, b in zip(lrs[10:], lrs[11:]))
+    per_epoch = learning_rates(Schedule("cosine", 0.1, 0.0, 0.0, 4), steps_per_epoch=10)
+    assert len(set(per_epoch[10:20].tolist())) == 1 and per_epoch[0] == 0.1 and per_epoch[15] < per_epoch[5]

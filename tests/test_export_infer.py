@@ -22,7 +22,7 @@ def exported(tmp_path_factory):
     cfg = load_config([])
     charset = Charset.from_config(cfg)
     d = tmp_path_factory.mktemp("export")
-    net = build_crnn(cfg, charset.num_classes)
+    net = build_crnn(charset.num_classes, cfg.hidden_size)
     ckpt = str(d / "crnn-1_1.ckpt")
     checkpoint.save(net, ckpt, {"alphabet": charset.alphabet})
     for fmt in ("ONNX", "MINDIR"):

@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from src.train.distributed import DeviceChoice, choose_device, comm_timeout_note
 from src.errors import SetupError
+from src.train.distributed import DeviceChoice, choose_device, comm_timeout_note
 from tests.conftest import ROOT
 
 # ------------------------------------------------------------------ launcher environment -> device
@@ -208,13 +208,13 @@ def test_amp_levels_train_the_crnn_and_update_batchnorm_statistics(amp_level, gr
 
     from src.charset import Charset
     from src.config import load_config
-    from src.train.step import build_train_step
     from src.model import build_crnn
+    from src.train.step import train_step_from_config
 
     cfg = load_config([f"--amp_level={amp_level}", "--hidden_size=32"])
     charset = Charset.from_config(cfg)
-    net = build_crnn(cfg, charset.num_classes)
-    step = build_train_step(cfg, net, charset, 10)
+    net = build_crnn(charset.num_classes, cfg.hidden_size)
+    step = train_step_from_config(cfg, net, charset, 10)
     step.set_train(True)
     bn = net.vgg.conv3.bn
     moving_mean = bn.moving_mean.asnumpy().copy()
@@ -260,8 +260,8 @@ def test_o2_training_counts_loss_scale_overflows_apart_from_bad_steps(tmp_path):
 def test_a_gpu_packed_mindir_differs_on_cpu_and_export_packs_for_the_target(tmp_path):
     import mindspore as ms
 
-    from src.serve.backends import MindIRBackend
     from src.model import CRNN, pack_lstm_weights_for
+    from src.serve.backends import MindIRBackend
 
     net = CRNN(37, 32)
     net.set_train(False)

@@ -81,7 +81,7 @@ def test_same_images_same_predictions_folder_vs_lmdb(tmp_path, iiit5k_dir, cfg, 
     db = LmdbSource(out, charset=charset, filter_labels=False, **KW)
     for i in range(len(folder)):
         assert np.array_equal(folder[i][0], db[i][0])
-    net = build_crnn(cfg, charset.num_classes)
+    net = build_crnn(charset.num_classes, cfg.hidden_size)
     net.set_train(False)
     a = evaluate_network(net, folder, charset, 4, 1)
     b = evaluate_network(net, db, charset, 4, 1)

@@ -93,10 +93,10 @@ def test_non_finite_step_is_skipped_and_training_aborts(cfg, charset):
     from src.model import build_crnn
     from src.train.health import StepHealth
     from src.train.signals import TrainingAborted
-    from src.train.step import build_train_step
+    from src.train.step import train_step_from_config
 
-    net = build_crnn(cfg, charset.num_classes)
-    step = build_train_step(cfg, net, charset, 10)
+    net = build_crnn(charset.num_classes, cfg.hidden_size)
+    step = train_step_from_config(cfg, net, charset, 10)
     step.set_train(True)
     before = net.rnn[1].embedding.weight.asnumpy().copy()
     images = np.zeros((2, 3, 32, 100), np.float32)

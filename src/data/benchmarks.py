@@ -22,10 +22,10 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .iiit5k_mat import MatFormatError, read_iiit5k_mat
-from .source import SourceError, ListSource, protocol_filter, read_lines, require_dir
+from .source import ListSource, SourceError, WordSource, protocol_filter, read_lines, require_dir
 
 #: where this project's machines keep the real benchmark crops (never committed; tests skip without it)
 SHARED_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -159,7 +159,7 @@ class BenchmarkSource(ListSource):
     """
 
     def __init__(self, name: str, root: str, filter_labels: bool = False, training: Optional[bool] = None,
-                 strip_labels: Optional[bool] = None, **kwargs) -> None:
+                 strip_labels: Optional[bool] = None, **kwargs: Any) -> None:
         self.name = name
         training = filter_labels if training is None else training
         strip_labels = training if strip_labels is None else strip_labels
@@ -186,7 +186,7 @@ class BenchmarkSource(ListSource):
         return f"{text}; {self.stripped} labels lost characters outside the alphabet" if self.stripped else text
 
 
-def write_label_list(source, path: str) -> None:
+def write_label_list(source: WordSource, path: str) -> None:
     """Write ``source`` as a label list (absolute image paths) that ``--eval_dataset=list`` reads back."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:

@@ -27,6 +27,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..charset import EMPTY, OOV, TOO_LONG, UNALIGNABLE, Charset, ctc_min_frames
+from ..config import Config
 from ..model import sequence_length
 from .benchmarks import BenchmarkSource
 from .source import DUPLICATE, MissingSample, WordSource
@@ -247,7 +248,7 @@ def write_clean(report: DatasetReport, path: str) -> None:
 
 # ---------------------------------------------------------------------- entry point
 
-def run(cfg, charset: Charset, progress: bool = True) -> DatasetReport:
+def run(cfg: Config, charset: Charset, progress: bool = True) -> DatasetReport:
     """Check every dataset ``cfg`` trains on (each part of a mix) into one report."""
     from .pipeline import SourceOptions, build_source, split_names
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 import os
-from typing import Dict, List, Sequence
+from typing import Any, Dict, List, Sequence
 
 import lmdb
 
@@ -58,7 +58,7 @@ class LmdbSource(WordSource):
 
     name = "lmdb"
 
-    def __init__(self, path: str, **kwargs) -> None:
+    def __init__(self, path: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         paths = [p.strip() for p in path.split(",") if p.strip()]
         if not paths:

@@ -10,18 +10,19 @@ import logging
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
-import numpy as np
 import mindspore.dataset as ds
+import numpy as np
 
 from ..charset import Charset
+from ..config import Config
 from ..model import sequence_length
 from .benchmarks import BenchmarkSource
 from .lmdb_dataset import LmdbSource
 from .mix import IndexedSource, MixedSource, MixPart, batch_counts, split_holdout
 from .render import RenderedSource
-from .transforms import model_interpolation, normalize, set_pixel_limit
 from .source import COLUMNS, SourceError, WordSource
 from .synth import MJSynthSource
+from .transforms import model_interpolation, normalize, set_pixel_limit
 
 BENCHMARKS = ("iiit5k", "ic03", "ic13", "ic15", "svt", "list")
 
@@ -45,7 +46,7 @@ class SourceOptions:
     line_words: int = 1                       # rendered_line_words
 
     @classmethod
-    def from_config(cls, cfg) -> "SourceOptions":
+    def from_config(cls, cfg: Config) -> "SourceOptions":
         set_pixel_limit(cfg.max_image_pixels)  # every reader of this process refuses larger images
         return cls((cfg.image_height, cfg.image_width), cfg.max_text_length, cfg.rendered_num_samples, cfg.seed,
                    cfg.rendered_fonts, cfg.rendered_words, cfg.rendered_backgrounds,
@@ -84,7 +85,7 @@ def split_names(text: str) -> List[str]:
     return [t.strip() for t in str(text).split(",")]
 
 
-def build_training_source(cfg, charset: Charset) -> Tuple[WordSource, Optional[WordSource]]:
+def build_training_source(cfg: Config, charset: Charset) -> Tuple[WordSource, Optional[WordSource]]:
     """The training source and the hold-out slice for model selection (or None).
 
     A single MJSynth/LMDB/rendered dataset is read as before (the reference's path). Several

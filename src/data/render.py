@@ -24,7 +24,7 @@ import re
 import sys
 import time
 from functools import lru_cache
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -480,7 +480,7 @@ class RenderedSource(ListSource):
     name = "rendered"
 
     def __init__(self, num_samples: int, epoch: int = 0, seed: int = 0, fonts: str = "", words: str = "",
-                 backgrounds: str = "", line_words: int = 1, **kwargs) -> None:
+                 backgrounds: str = "", line_words: int = 1, **kwargs: Any) -> None:
         self.renderer = WordRenderer(seed, fonts, words, kwargs.get("max_text_length", 23), backgrounds,
                                      kwargs.get("num_frames", 24), line_words)
         self.epoch = epoch
@@ -531,7 +531,8 @@ def write_mjsynth(output: str, num: int, seed: int = 0, fonts: str = "", words: 
 
 
 def rendered_items(num: int, seed: int = 0, fonts: str = "", words: str = "", backgrounds: str = "",
-                   line_words: int = 1, min_length: int = 0, max_length: int = 23):
+                   line_words: int = 1, min_length: int = 0, max_length: int = 23
+                   ) -> Iterator[Tuple[str, bytes, str]]:
     """(name, JPEG bytes, label) for ``num`` rendered words, for the LMDB writer."""
     renderer = WordRenderer(seed, fonts, words, max_length, backgrounds=backgrounds,
                             num_frames=max(24, max_length + 1), line_words=line_words, min_length=min_length)

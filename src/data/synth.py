@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
-from .source import SourceError, ListSource, read_lines, require_dir
+from .source import ListSource, SourceError, read_lines, require_dir
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +141,6 @@ def parse_synth_folder(path: str, split: str, skips: Counter) -> List[Tuple[str,
 class MJSynthSource(ListSource):
     name = "synth"
 
-    def __init__(self, root: str, split: str = "train", **kwargs) -> None:
+    def __init__(self, root: str, split: str = "train", **kwargs: Any) -> None:
         skips: Counter = Counter()
         super().__init__(parse_synth_folder(root, split, skips), skips=skips, **kwargs)

@@ -10,6 +10,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..charset import Charset
 from ..errors import UsageError
 from .beam import CharNgramPrior, prefix_beam_search
 from .greedy import greedy_decode
@@ -22,7 +23,7 @@ class Decoder:
 
     name = "decoder"
 
-    def __init__(self, charset) -> None:
+    def __init__(self, charset: Charset) -> None:
         self.charset = charset
 
     def __call__(self, log_probs: np.ndarray, index: int = 0) -> Tuple[str, float]:
@@ -49,7 +50,8 @@ class BeamSearchDecoder(Decoder):
 
     name = "beam"
 
-    def __init__(self, charset, beam_width: int = 10, prior_words: Sequence[str] = (), prior_weight: float = 0.3) -> None:
+    def __init__(self, charset: Charset, beam_width: int = 10, prior_words: Sequence[str] = (),
+                 prior_weight: float = 0.3) -> None:
         super().__init__(charset)
         self.beam_width = beam_width
         self.prior: Optional[CharNgramPrior] = None
@@ -67,7 +69,7 @@ class LexiconDecoder(Decoder):
 
     name = "lexicon"
 
-    def __init__(self, charset, per_image: Optional[Sequence[Sequence[str]]] = None, words: Sequence[str] = (),
+    def __init__(self, charset: Charset, per_image: Optional[Sequence[Sequence[str]]] = None, words: Sequence[str] = (),
                  delta: int = 3) -> None:
         super().__init__(charset)
         if per_image is None and not words:
@@ -91,7 +93,7 @@ class LexiconDecoder(Decoder):
         return self._for(index).decode(log_probs, self.greedy(log_probs)[0])
 
 
-def build_decoder(spec: Union[str, DecoderSpec], charset, per_image: Optional[Sequence[Sequence[str]]] = None,
+def build_decoder(spec: Union[str, DecoderSpec], charset: Charset, per_image: Optional[Sequence[Sequence[str]]] = None,
                   words: Sequence[str] = ()) -> Decoder:
     """The decoder for ``spec`` (text or parsed). A per-image lexicon spec (``lexicon:50``) needs the set's
     ``per_image`` lists; ``lexicon=FILE`` reads its word list; a bare ``lexicon`` takes ``words``."""

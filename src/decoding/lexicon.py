@@ -11,7 +11,9 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..charset import Charset
 from ..errors import UsageError
+
 
 def read_word_list(path: str) -> List[str]:
     """A word list (lexicon or prior): one word per line, blank lines ignored."""
@@ -120,7 +122,7 @@ class LexiconSearch:
     enough every word is scored.
     """
 
-    def __init__(self, words: Sequence[str], charset, delta: int = 3, full_search_limit: int = 1000) -> None:
+    def __init__(self, words: Sequence[str], charset: Charset, delta: int = 3, full_search_limit: int = 1000) -> None:
         self.charset = charset
         self.words = [w for w in dict.fromkeys(words) if w and all(c in charset.index for c in w)]
         self.ids = {w: [charset.index[c] for c in w] for w in self.words}

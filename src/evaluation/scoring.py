@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+from mindspore import nn
 from tqdm import tqdm
 
 from ..charset import Charset
@@ -112,7 +113,7 @@ def collect_outputs(backend: Backend, source: WordSource, batch_size: int, num_w
     return out
 
 
-def evaluate_network(net, source: WordSource, charset: Charset, batch_size: int, num_workers: int,
+def evaluate_network(net: nn.Cell, source: WordSource, charset: Charset, batch_size: int, num_workers: int,
                      progress: bool = False) -> WordAccuracy:
     """Greedy accuracy of a MindSpore network on ``source`` (evaluation during training)."""
     outputs = collect_outputs(MindSporeBackend(net), source, batch_size, num_workers, progress)

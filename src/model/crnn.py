@@ -26,11 +26,11 @@ class CRNN(nn.Cell):
         return self.rnn(x)
 
 
-def build_crnn(cfg, num_classes: int) -> CRNN:
-    """Network for ``cfg.model_version`` (only V2, the reference default, is provided)."""
-    if cfg.model_version != "V2":
-        raise UsageError(f"unsupported model_version {cfg.model_version!r}")
-    return CRNN(num_classes, cfg.hidden_size)
+def build_crnn(num_classes: int, hidden_size: int = 256, model_version: str = "V2") -> CRNN:
+    """The network for ``model_version`` (only V2, the reference default, is provided)."""
+    if model_version != "V2":
+        raise UsageError(f"unsupported model_version {model_version!r}")
+    return CRNN(num_classes, hidden_size)
 
 
 def pack_lstm_weights_for(net: nn.Cell, target: str) -> int:

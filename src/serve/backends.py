@@ -12,6 +12,7 @@ import os
 from typing import Dict, Optional, Tuple
 
 import numpy as np
+from mindspore import nn
 
 from ..errors import UsageError
 from ..model.backend import Backend, MindSporeBackend, log_softmax, run_batched
@@ -87,7 +88,8 @@ def load_exported(path: str) -> Tuple[Backend, Dict]:
 PARITY_TOLERANCE = 1e-4
 
 
-def fastest_cpu_backend(net, batch_size: int, image_size: Tuple[int, int], workdir: str) -> Tuple[Backend, str]:
+def fastest_cpu_backend(net: nn.Cell, batch_size: int, image_size: Tuple[int, int],
+                        workdir: str) -> Tuple[Backend, str]:
     """The faster of MindSpore and ONNX Runtime for ``net`` on this CPU, and a one-line reason.
 
     The network is exported to ONNX in ``workdir`` (fixed ``batch_size``); ONNX Runtime is used only when

@@ -122,7 +122,7 @@ class Recognizer:
                         case_sensitive: Optional[bool] = None, hidden_size: Optional[int] = None,
                         image_size: Optional[Tuple[int, int]] = None, device_target: str = "CPU",
                         backend: str = "mindspore", interpolation: Optional[str] = None,
-                        keep_aspect_ratio: Optional[bool] = None, **kwargs) -> "Recognizer":
+                        keep_aspect_ratio: Optional[bool] = None, **kwargs: Any) -> "Recognizer":
         """The network loaded strictly from ``path``, built from the checkpoint's own spec
         (:mod:`src.spec`): alphabet, case, input size, hidden size, resizing. An argument left None takes
         the spec's value; one that contradicts it is an error (``interpolation`` may differ: it overrides).
@@ -160,7 +160,7 @@ class Recognizer:
 
     @classmethod
     def from_exported(cls, path: str, alphabet: Optional[str] = None, interpolation: Optional[str] = None,
-                      **kwargs) -> "Recognizer":
+                      **kwargs: Any) -> "Recognizer":
         """An exported ``.onnx`` (ONNX Runtime; int8 ones too) or ``.mindir`` model with export.py's JSON,
         which carries the model's spec; ``interpolation`` overrides its resizing."""
         try:
@@ -171,7 +171,7 @@ class Recognizer:
         return cls.from_spec(backend, spec, backend.name, **kwargs)
 
     @classmethod
-    def from_spec(cls, backend: Backend, spec: ModelSpec, note: str, **kwargs) -> "Recognizer":
+    def from_spec(cls, backend: Backend, spec: ModelSpec, note: str, **kwargs: Any) -> "Recognizer":
         """A Recognizer feeding ``backend`` as ``spec`` says (alphabet, case, size, resizing)."""
         kwargs.update(interpolation=spec.interpolation, keep_aspect_ratio=spec.keep_aspect_ratio)
         recognizer = cls(backend, Charset(spec.alphabet, spec.case_sensitive), spec_size(spec), **kwargs)

@@ -2,16 +2,17 @@
 the finite check, global-norm clipping and the update, in one graph."""
 from __future__ import annotations
 
-from typing import Optional
+from dataclasses import dataclass
+from typing import Any, Optional
 
 import mindspore as ms
 import mindspore.common.dtype as mstype
+import numpy as np
 from mindspore import Tensor, nn, ops
 
 from ..charset import Charset
-from ..config import Config
 from .loss import CTCLoss, WithCTCLoss
-from .schedule import build_optimizer, learning_rates
+from .schedule import OptimizerSettings, Schedule, build_optimizer, learning_rates
 
 
 _unscale = ops.MultitypeFuncGraph("unscale")
@@ -88,22 +89,44 @@ def mixed_precision(net: nn.Cell, amp_level: str) -> nn.Cell:
     return ms.amp.auto_mixed_precision(net, amp_level)
 
 
-def build_train_step(cfg: Config, net: nn.Cell, charset: Charset, steps_per_epoch: int) -> TrainStep:
-    """The optimiser, mixed precision (``amp_level``) and loss scaling (``loss_scale_type``) around ``net``.
+@dataclass(frozen=True)
+class Precision:
+    """Mixed precision: ``amp_level`` O0 (fp32, the reference) to O3, and the loss scale for the fp16 levels
+    (``loss_scale_type`` dynamic: halved on overflow, doubled after ``loss_scale_window`` finite steps)."""
+
+    amp_level: str = "O0"
+    loss_scale_type: str = "dynamic"
+    loss_scale: float = 1024.0
+    loss_scale_window: int = 1000
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> "Precision":
+        return cls(cfg.amp_level, cfg.loss_scale_type, cfg.loss_scale, cfg.loss_scale_window)
+
+
+def build_train_step(net: nn.Cell, charset: Charset, lrs: np.ndarray, optimizer: OptimizerSettings,
+                     precision: Precision = Precision(), clip_norm: float = 10.0) -> TrainStep:
+    """The optimiser over the per-step learning rates ``lrs``, mixed precision and loss scaling around ``net``.
 
     O1 runs convolutions, Dense layers and LSTMs in fp16 (:data:`FP16_CELLS`), the rest in fp32;
     O2 casts the network to fp16 but keeps BatchNorm in fp32; O3 casts everything. The CTC
     loss always runs in fp32 (:class:`CTCLoss` casts the logits), the weights stay fp32 (each
     fp16 cell casts them as it runs) and so does the optimiser's update.
     """
-    lrs = learning_rates(cfg, steps_per_epoch)
-    optimizer = build_optimizer(cfg, net.trainable_params(), lrs)
+    update = build_optimizer(optimizer, net.trainable_params(), lrs)
     scale_update, loss_scale = None, 1.0
-    if cfg.amp_level != "O0":
-        net = mixed_precision(net, cfg.amp_level)
-        loss_scale = cfg.loss_scale
-        if cfg.loss_scale_type == "dynamic":
-            scale_update = nn.DynamicLossScaleUpdateCell(loss_scale_value=cfg.loss_scale, scale_factor=2,
-                                                         scale_window=cfg.loss_scale_window)
+    if precision.amp_level != "O0":
+        net = mixed_precision(net, precision.amp_level)
+        loss_scale = precision.loss_scale
+        if precision.loss_scale_type == "dynamic":
+            scale_update = nn.DynamicLossScaleUpdateCell(loss_scale_value=precision.loss_scale, scale_factor=2,
+                                                         scale_window=precision.loss_scale_window)
     net_with_loss = WithCTCLoss(net, CTCLoss(charset.blank))
-    return TrainStep(net_with_loss, optimizer, cfg.clip_norm, scale_update, loss_scale)
+    return TrainStep(net_with_loss, update, clip_norm, scale_update, loss_scale)
+
+
+def train_step_from_config(cfg: Any, net: nn.Cell, charset: Charset, steps_per_epoch: int) -> TrainStep:
+    """:func:`build_train_step` with every setting read from ``cfg`` (the trainer, benchmarks and tests)."""
+    lrs = learning_rates(Schedule.from_config(cfg), steps_per_epoch)
+    return build_train_step(net, charset, lrs, OptimizerSettings.from_config(cfg), Precision.from_config(cfg),
+                            cfg.clip_norm)

@@ -36,9 +36,9 @@ from .distributed import DistInfo
 from .health import StepHealth
 from .meter import ThroughputMeter, progress
 from .records import RunRecords
-from .schedule import learning_rates
+from .schedule import OptimizerSettings, Schedule, learning_rates
 from .signals import StopRequest, TrainingInterrupted, resume_command
-from .step import build_train_step
+from .step import Precision, build_train_step
 
 log = logging.getLogger("crnn")
 
@@ -87,8 +87,10 @@ class Trainer:
         self.steps_per_epoch = (num // dist.size) // cfg.batch_size
         if self.holdout is not None and dist.is_main:  # so any checkpoint can be scored on it with eval.py
             write_label_list(self.holdout, os.path.join(cfg.save_checkpoint_path, "holdout.tsv"))
-        self.net = build_crnn(cfg, self.charset.num_classes)
-        self.step_cell = build_train_step(cfg, self.net, self.charset, self.steps_per_epoch)
+        self.net = build_crnn(self.charset.num_classes, cfg.hidden_size, cfg.model_version)
+        self.lrs = learning_rates(Schedule.from_config(cfg), self.steps_per_epoch)
+        self.step_cell = build_train_step(self.net, self.charset, self.lrs, OptimizerSettings.from_config(cfg),
+                                          Precision.from_config(cfg), cfg.clip_norm)
         self.step_cell.set_train(True)
         self.checkpoints = RunCheckpoints(cfg, dist.rank, self.spec, self.charset, self.net, self.step_cell)
         self.eval_source: Optional[WordSource] = None
@@ -111,7 +113,7 @@ class Trainer:
         total_steps = cfg.epoch_size * spe
         if cfg.max_steps:
             total_steps = min(total_steps, cfg.max_steps)
-        lrs = learning_rates(cfg, spe)
+        lrs = self.lrs
         if global_step >= total_steps:
             epoch, step = divmod(global_step, spe)
             log.info("nothing to run: the run already stands at global step %d (epoch %d, step %d), and it stops at %d "
