@@ -8,7 +8,7 @@ need_dir() {  # need_dir PATH WHAT
 need_file() {  # need_file PATH WHAT
   if [ ! -f "$1" ]; then echo "error: $2 '$1' is not a file" >&2; exit 1; fi
 }
-default_sched_port() {  # the scheduler port train.py uses under mpirun on CPU (one number, in src/distributed.py)
+default_sched_port() {  # the scheduler port train.py uses under mpirun on CPU (one number, in src/train/distributed.py)
   (cd "$PROJECT_DIR" && "$PYTHON_BIN" -c 'from src.train.distributed import DEFAULT_SCHED_PORT; print(DEFAULT_SCHED_PORT)')
 }
 abs_path() { realpath -m -- "$1"; }  # also for paths that do not exist yet (dry runs)

@@ -115,11 +115,7 @@ class Trainer:
             total_steps = min(total_steps, cfg.max_steps)
         lrs = self.lrs
         if global_step >= total_steps:
-            epoch, step = divmod(global_step, spe)
-            log.info("nothing to run: the run already stands at global step %d (epoch %d, step %d), and it stops at %d "
-                     "(epoch_size=%d%s); raise --epoch_size or --max_steps to train further", global_step,
-                     epoch + (step > 0), step or spe, total_steps, cfg.epoch_size,
-                     f", max_steps={cfg.max_steps}" if cfg.max_steps else "")
+            log.info(nothing_to_run(global_step, spe, total_steps, cfg.epoch_size, cfg.max_steps))
             return {"steps": global_step, "loss": float("nan"), "seconds": 0.0, "img_per_s": 0.0,
                     "skipped_images": {}, "bad_steps": 0, "loss_scale_overflows": 0}
         log.info("training: %d samples, %d steps per epoch, %d epochs, batch %d x %d devices, %d steps to run",
@@ -186,11 +182,7 @@ class Trainer:
                    "skipped_images": dict(self.health.skips), "bad_steps": self.health.bad_steps,
                    "loss_scale_overflows": self.health.overflows}
         log.info("parameter checksum %.10e", parameter_checksum(self.net))
-        log.info("done: %d steps, final loss %.4f, %.1f img/s, %s elapsed; unreadable images %s; "
-                 "non-finite steps skipped %d%s", global_step, last_loss, summary["img_per_s"],
-                 format_seconds(elapsed), dict(self.health.skips) or 0, self.health.bad_steps,
-                 f"; loss-scale overflows {self.health.overflows} (scale now {self.loss_scale():g})"
-                 if self.cfg.amp_level != "O0" else "")
+        log.info(done_line(summary, self.loss_scale() if cfg.amp_level != "O0" else None))
         return summary
 
     def _interrupted(self, signum: int, epoch: int, step: int) -> None:
@@ -227,7 +219,25 @@ class Trainer:
                       "dataset": name, "accuracy": result.accuracy})
         return result.accuracy
 
+
 def parameter_checksum(net: nn.Cell) -> float:
     """Sum of |w| over the trainable parameters: equal on every rank of a data-parallel run
     (BatchNorm moving statistics are per rank, as in the reference, and are left out)."""
     return float(sum(np.abs(p.asnumpy()).astype(np.float64).sum() for p in net.trainable_params()))
+
+
+def nothing_to_run(global_step: int, steps_per_epoch: int, total_steps: int, epoch_size: int, max_steps: int) -> str:
+    """Where a resumed run stands when it has already reached its end."""
+    epoch, step = divmod(global_step, steps_per_epoch)
+    return (f"nothing to run: the run already stands at global step {global_step} (epoch {epoch + (step > 0)}, "
+            f"step {step or steps_per_epoch}), and it stops at {total_steps} (epoch_size={epoch_size}"
+            f"{f', max_steps={max_steps}' if max_steps else ''}); raise --epoch_size or --max_steps to train further")
+
+
+def done_line(summary: Dict, loss_scale: Optional[float]) -> str:
+    """The run's last line: steps, loss, speed, time, skipped images and steps (and the loss scale under amp)."""
+    return (f"done: {summary['steps']} steps, final loss {summary['loss']:.4f}, {summary['img_per_s']:.1f} img/s, "
+            f"{format_seconds(summary['seconds'])} elapsed; unreadable images {summary['skipped_images'] or 0}; "
+            f"non-finite steps skipped {summary['bad_steps']}"
+            + (f"; loss-scale overflows {summary['loss_scale_overflows']} (scale now {loss_scale:g})"
+               if loss_scale is not None else ""))
