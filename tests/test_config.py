@@ -50,7 +50,8 @@ def test_user_errors_are_one_line_and_bugs_keep_their_traceback(tmp_path, monkey
     import pytest
 
     import eval as eval_entry
-    from src import recognizer, utils
+    from src import utils
+    from src.serve import recognizer
 
     # the device is chosen once per process; earlier tests in this process may have started the runtime
     monkeypatch.setattr(utils, "setup_context", lambda cfg, device=None: None)

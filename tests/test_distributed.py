@@ -70,7 +70,7 @@ def test_cpu_cluster_variables_from_openmpi_rank():
 
 
 def test_waiting_for_the_scheduler(monkeypatch):
-    from src import distributed
+    from src.train import distributed
 
     with socket.socket() as server:                       # a port that listens: no wait
         server.bind(("127.0.0.1", 0))

@@ -1,0 +1,98 @@
+"""tools/reproduce.py (scripts/reproduce.sh): stages in order, each from the previous release, picked on the
+hold-out, skipped once done; and the shipping rule."""
+import json
+import os
+import subprocess
+import sys
+
+import cv2
+import pytest
+
+from tests.conftest import word_image
+from tests.test_benchmarks_real import write_icdar
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+from reproduce import data_paths, ship_verdict  # noqa: E402
+
+WORDS = ["cab", "bed", "ace", "dab", "fed", "bad", "cafe", "face", "bead", "deaf", "fade", "decaf"] * 2
+
+
+def write_data(root):
+    """IC15 (train + test) and SVT (train + test) folders in the official layouts, tiny."""
+    for split, folder in (("train", "ch4_training_word_images_gt"), ("test", "ch4_test_word_images_gt")):
+        text = write_icdar(str(root / "IC15" / folder), "gt", WORDS)
+        name = "gt.txt" if split == "train" else "../Challenge4_Test_Task3_GT.txt"
+        (root / "IC15" / folder / name).write_bytes(text.encode("utf-8"))
+        os.makedirs(root / "SVT" / split, exist_ok=True)
+        for i, word in enumerate(WORDS[:8]):
+            cv2.imwrite(str(root / "SVT" / split / f"img{i}_{i}_{word}.jpg"), word_image(word, seed=i))
+
+
+RECIPE = """train_dataset: "rendered,ic15,svt"
+train_dataset_path: ",../shared/data/IC15,../shared/data/SVT"
+train_mix: "0.5,0.25,0.25"
+holdout_fraction: 0.25
+holdout_seed: 5
+rendered_num_samples: 8
+optimizer: "adam"
+learning_rate: {lr}
+lr_schedule: "constant"
+batch_size: 4
+epoch_size: 1
+seed: {seed}
+"""
+
+
+@pytest.mark.system
+def test_two_stages_run_in_order_from_each_others_release_and_are_skipped_once_done(tmp_path):
+    data = tmp_path / "data"
+    write_data(data)
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    (recipes / "stage1.yaml").write_text(RECIPE.format(lr=0.001, seed=1))
+    (recipes / "stage2.yaml").write_text(RECIPE.format(lr=0.0003, seed=2))
+    runs = tmp_path / "runs"
+    cmd = [sys.executable, "tools/reproduce.py", f"--recipes={recipes}", f"--data={data}", f"--runs={runs}",
+           "--compare="]
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    stage1 = json.loads((runs / "stage1" / "stage.json").read_text())
+    stage2 = json.loads((runs / "stage2" / "stage.json").read_text())
+    assert 0.0 <= stage1["holdout_accuracy"] <= 1.0 and set(stage2["test_sets"]) >= {"ic15", "svt"}
+    assert stage2["test_sets"]["ic15"]["total"] == len(WORDS)
+    train2 = (runs / "stage2" / "train.log").read_text()
+    assert f"pretrained weights from {runs / 'stage1' / 'release.ckpt'}" in train2
+    assert f"{data / 'IC15'}" in train2 and "hold-out for model selection" in train2
+    assert (runs / "release.ckpt").stat().st_size > 1_000_000
+    again = subprocess.run(cmd + ["--stages=2"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "stage2: done" in again.stdout and "+ " not in again.stdout
+
+
+def test_a_later_stage_alone_needs_the_earlier_one(tmp_path):
+    from reproduce import main
+
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    for n in (1, 2):
+        (recipes / f"stage{n}.yaml").write_text(RECIPE.format(lr=0.001, seed=n))
+    with pytest.raises(SystemExit, match="stage1 has not run yet"):
+        main([f"--recipes={recipes}", f"--runs={tmp_path}", "--stages=2"])
+
+
+def test_data_paths_move_each_recipe_folder_under_the_data_root(tmp_path):
+    recipe = tmp_path / "stage1.yaml"
+    recipe.write_text(RECIPE.format(lr=0.001, seed=1))
+    assert data_paths(str(recipe), "/data") == ",/data/IC15,/data/SVT"
+
+
+def test_the_shipping_rule_needs_the_average_and_every_set_within_a_point():
+    old = {"iiit5k": (2237, 3000), "ic13": (797, 1015), "svt": (458, 647), "ic15": (1193, 2077)}
+    better = {"iiit5k": (2300, 3000), "ic13": (800, 1015), "svt": (455, 647), "ic15": (1200, 2077)}
+    ok, lines = ship_verdict(better, old)
+    assert ok and lines[-1].startswith("| crop-weighted average |") and "+" in lines[-1]
+    one_set_drops = dict(better, svt=(440, 647))           # 68.0 vs 70.8: 2.8 points below
+    assert not ship_verdict(one_set_drops, old)[0]
+    lower_average = {k: (c - t // 200, t) for k, (c, t) in old.items()}  # each half a point lower
+    assert not ship_verdict(lower_average, old)[0]
+    assert ship_verdict({}, old) == (False, ["no test set scored by both models"])

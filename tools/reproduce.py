@@ -1,0 +1,172 @@
+"""Reproduce the shipped model: run every recipe stage in order, pick each stage on the train hold-out, release.
+
+    bash scripts/reproduce.sh                          # every stage of configs/reproduce/, data in ../shared/data
+    bash scripts/reproduce.sh --stages=1               # the first stage only (about 2 h on a 2-core CPU)
+    bash scripts/reproduce.sh --data=/data/benchmarks --runs=/scratch/reproduce
+
+Stage N is ``python train.py --config_path=configs/reproduce/stageN.yaml --resume=auto`` in ``RUNS/stageN``,
+started from stage N-1's release (``--pretrained``). Its release is the network of the epoch with the best
+hold-out accuracy (``best.ckpt``: 5% of the real *train* crops, never a test image), written as
+``RUNS/stageN/release.ckpt`` and scored on every test set under ``--data`` for the record (``stage.json``).
+A stage with a ``stage.json`` is done and skipped; an interrupted stage resumes where it stopped. The last
+stage's release is copied to ``RUNS/release.ckpt``; ``--compare`` scores a second model (default: the shipped
+one) and applies the shipping rule: crop-weighted average at least the old one's, no set more than 1 point below.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional, Sequence, Tuple
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from src.config import load_config  # noqa: E402
+
+RESULT_LINE = re.compile(r"^(\w+): accuracy=([0-9.]+) correct=(\d+) total=(\d+)$")
+TEST_SETS = ("iiit5k", "ic13", "svt", "ic15")   # the shipping rule's sets (IC13: all 1015 crops)
+MAX_DROP = 1.0                                   # points a set may lose against the old model
+
+
+def stage_number(path: str) -> int:
+    return int(re.sub(r"\D", "", os.path.basename(path)) or 0)
+
+
+def stage_files(folder: str) -> List[str]:
+    """Every recipe file (``stage<N>.yaml``) of ``folder``, in order."""
+    found = sorted(glob.glob(os.path.join(folder, "stage*.yaml")), key=stage_number)
+    if not found:
+        raise SystemExit(f"error: no stage<N>.yaml in {folder}")
+    return found
+
+
+def data_paths(recipe: str, data: str) -> str:
+    """The stage's ``train_dataset_path`` with each folder moved under ``data`` (rendered entries stay empty)."""
+    paths = load_config([f"--config_path={recipe}"]).train_dataset_path.split(",")
+    return ",".join(os.path.join(data, os.path.basename(p.rstrip("/"))) if p else "" for p in paths)
+
+
+def run(cmd: Sequence[str], log_path: Optional[str] = None) -> str:
+    """Run ``cmd`` in the project folder, echo and return its output; stop the chain if it fails."""
+    print("+ " + " ".join(cmd), flush=True)
+    out = []
+    with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        log = open(log_path, "a", encoding="utf-8") if log_path else None
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            out.append(line)
+            if log:
+                log.write(line)
+        if log:
+            log.close()
+    if proc.returncode != 0:
+        raise SystemExit(f"error: {cmd[1]} exited with {proc.returncode}; run the same command again to resume")
+    return "".join(out)
+
+
+def score(python: str, checkpoint: str, data: str) -> Dict[str, Tuple[int, int]]:
+    """(correct, total) per test set under ``data`` (greedy), from eval.py's accuracy lines."""
+    out = run([python, "eval.py", "--eval_dataset=all", f"--eval_dataset_path={data}", f"--checkpoint_path={checkpoint}",
+               "--decoders=greedy"])
+    results = {}
+    for line in out.splitlines():
+        m = RESULT_LINE.match(line.strip().split(" INFO ")[-1])
+        if m:
+            results[m.group(1)] = (int(m.group(3)), int(m.group(4)))
+    return results
+
+
+def holdout_best(folder: str) -> Optional[float]:
+    path = os.path.join(folder, "best.json")
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f).get("accuracy")
+
+
+def ship_verdict(new: Dict[str, Tuple[int, int]], old: Dict[str, Tuple[int, int]]) -> Tuple[bool, List[str]]:
+    """The shipping rule over :data:`TEST_SETS`: crop-weighted average >= old's, no set more than 1 point below."""
+    sets = [s for s in TEST_SETS if s in new and s in old]
+    if not sets:
+        return False, ["no test set scored by both models"]
+    lines = ["| set | old | new | change |", "| --- | --- | --- | --- |"]
+    ok = True
+    for s in sets:
+        a, b = 100 * old[s][0] / old[s][1], 100 * new[s][0] / new[s][1]
+        ok &= b >= a - MAX_DROP
+        lines.append(f"| {s} ({new[s][1]}) | {a:.2f} | {b:.2f} | {b - a:+.2f} |")
+    avg = [100 * sum(m[s][0] for s in sets) / sum(m[s][1] for s in sets) for m in (old, new)]
+    ok &= avg[1] >= avg[0]
+    lines.append(f"| crop-weighted average | {avg[0]:.2f} | {avg[1]:.2f} | {avg[1] - avg[0]:+.2f} |")
+    return ok, lines
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
+    parser.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data"),
+                        help="folder with the IC15/SVT train crops and the test sets (the ../shared/data layout)")
+    parser.add_argument("--runs", default=os.path.join(ROOT, "runs", "reproduce"), help="where the stages run")
+    parser.add_argument("--recipes", default=os.path.join(ROOT, "configs", "reproduce"), help="the stage yamls")
+    parser.add_argument("--stages", default="", help="comma-separated stage numbers (default: all, in order)")
+    parser.add_argument("--compare", default=os.path.join(ROOT, "checkpoints", "crnn_cpu.ckpt"),
+                        help="the model the result is compared with by the shipping rule ('' to skip)")
+    parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--no_eval", action="store_true", help="skip scoring the test sets (hold-out only)")
+    args, extra = parser.parse_known_args(argv)   # anything else goes to every train.py (e.g. --max_steps=2)
+    data = os.path.abspath(args.data)
+    wanted = {int(s) for s in args.stages.split(",") if s.strip()}
+    release = None
+    for recipe in stage_files(args.recipes):
+        name = os.path.splitext(os.path.basename(recipe))[0]
+        folder = os.path.abspath(os.path.join(args.runs, name))
+        record = os.path.join(folder, "stage.json")
+        if os.path.isfile(record) or (wanted and stage_number(recipe) not in wanted):
+            if os.path.isfile(record):
+                print(f"{name}: done ({record}), skipped", flush=True)
+                release = os.path.join(folder, "release.ckpt")
+            elif wanted and stage_number(recipe) < max(wanted):
+                raise SystemExit(f"error: {name} has not run yet ({record} missing): the later stages start from it")
+            continue
+        os.makedirs(folder, exist_ok=True)
+        cmd = [args.python, "train.py", f"--config_path={os.path.abspath(recipe)}",
+               f"--save_checkpoint_path={folder}", "--resume=auto", f"--train_dataset_path={data_paths(recipe, data)}"]
+        if release:
+            cmd.append(f"--pretrained={release}")
+        start = time.time()
+        run(cmd + extra, os.path.join(folder, "train.log"))
+        seconds = time.time() - start
+        best = os.path.join(folder, "best.ckpt")
+        if not os.path.isfile(best):
+            raise SystemExit(f"error: {name} wrote no {best} (its recipe needs holdout_fraction > 0)")
+        release = os.path.join(folder, "release.ckpt")
+        run([args.python, "tools/release_checkpoint.py", f"--checkpoint_path={best}", f"--output={release}"])
+        sets = {} if args.no_eval else score(args.python, release, data)
+        info = {"recipe": os.path.abspath(recipe), "seconds_this_invocation": round(seconds),
+                "holdout_accuracy": holdout_best(folder), "release": release,
+                "test_sets": {k: {"correct": c, "total": t} for k, (c, t) in sets.items()}}
+        with open(record, "w", encoding="utf-8") as f:
+            json.dump(info, f, indent=2)
+        print(f"{name}: hold-out {info['holdout_accuracy']}, {seconds / 60:.0f} min; "
+              + ", ".join(f"{k} {100 * c / t:.2f}" for k, (c, t) in sets.items()), flush=True)
+    if release is None:
+        raise SystemExit("error: no stage ran")
+    final = os.path.join(os.path.abspath(args.runs), "release.ckpt")
+    shutil.copyfile(release, final)
+    print(f"release: {final}")
+    if args.compare and not args.no_eval:
+        with open(os.path.join(os.path.dirname(release), "stage.json"), encoding="utf-8") as f:
+            new = {k: (v["correct"], v["total"]) for k, v in json.load(f)["test_sets"].items()}
+        ok, lines = ship_verdict(new, score(args.python, args.compare, data))
+        print("\n".join(lines))
+        print(f"shipping rule ({args.compare}): {'met: cp ' + final + ' checkpoints/crnn_cpu.ckpt' if ok else 'not met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
