@@ -22,7 +22,8 @@ FONT_PACKAGES=(fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-freef
                fonts-courier-prime fonts-prociono fonts-dotgothic16 fonts-anonymous-pro fonts-mononoki
                fonts-roboto-slab fonts-sil-doulos)
 BACKGROUND_PACKAGES=(mate-backgrounds gnome-backgrounds)
-APT_PACKAGES=(openmpi-bin libopenmpi-dev wamerican "${FONT_PACKAGES[@]}" "${BACKGROUND_PACKAGES[@]}")
+# chromium (headless): the report test opens eval.py --report pages in a real browser, offline.
+APT_PACKAGES=(openmpi-bin libopenmpi-dev wamerican chromium "${FONT_PACKAGES[@]}" "${BACKGROUND_PACKAGES[@]}")
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -50,9 +50,9 @@ def main() -> int:
             specs = [parse_decoder_spec("greedy")]
             greedy = build_shared_decoders(specs, recognizer.charset)
             for name, kind, root in sets:
-                result, _ = evaluate_set(recognizer.backend, recognizer.charset, kind, root, specs, greedy,
-                                         options, cfg.eval_batch_size, cfg.num_parallel_workers,
-                                         name=name, optional_decoders=True, progress=False)
+                result = evaluate_set(recognizer.backend, recognizer.charset, kind, root, specs, greedy,
+                                      options, cfg.eval_batch_size, cfg.num_parallel_workers,
+                                      name=name, optional_decoders=True, progress=False)
                 rows = [(name, result.decoders["greedy"])] + [(k, v["greedy"]) for k, v in result.subsets.items()]
                 with open(args.output, "a", encoding="utf-8") as f:
                     for set_name, metric in rows:

@@ -22,6 +22,7 @@ from ..data.benchmarks import read_image_lexicons
 from ..data.pipeline import SourceOptions, build_source, eval_indices, make_dataset
 from ..data.source import STATUS_OK, MissingSample, SourceError, WordSource
 from ..decoding import Decoder, DecoderSpec, GreedyDecoder, build_decoder
+from ..decoding.confidence import CharProb, char_probs, min_char_prob
 from ..model.backend import Backend, MindSporeBackend, log_softmax, run_batched
 from ..utils import LOG_EVERY_SECONDS, format_seconds
 from .metrics import WordAccuracy
@@ -55,6 +56,30 @@ class SetResult:
     decoders: Dict[str, WordAccuracy] = field(default_factory=dict)
     decode_images_per_s: Dict[str, float] = field(default_factory=dict)
     subsets: Dict[str, Dict[str, WordAccuracy]] = field(default_factory=dict)
+    #: every sample's prediction per decoder (``evaluate_set(details=True)``: the report); else the last decoder's
+    predictions: Dict[str, List["Prediction"]] = field(default_factory=dict)
+    #: the set's reader, for the report's thumbnails (``source.load_image(prediction.index)``)
+    source: Optional[WordSource] = field(default=None, repr=False)
+
+
+@dataclass
+class Prediction:
+    """One sample read by one decoder: the word, its confidences and what it was scored against."""
+
+    index: int
+    image: str
+    label: str
+    raw_label: str
+    text: str
+    correct: bool
+    readable: bool
+    confidence: float
+    chars: Tuple[CharProb, ...] = ()
+
+    @property
+    def min_char_prob(self) -> float:
+        """The weakest character's probability (:mod:`src.decoding.confidence`); 0 for an unreadable image."""
+        return min_char_prob(self.chars, self.confidence) if self.readable else 0.0
 
 
 @dataclass
@@ -63,8 +88,16 @@ class Outputs:
 
     keys: List[str] = field(default_factory=list)
     labels: List[str] = field(default_factory=list)
+    raw_labels: List[str] = field(default_factory=list)
     readable: List[bool] = field(default_factory=list)
     log_probs: List[np.ndarray] = field(default_factory=list)   # one [T, C] array per sample
+
+    def predictions(self, metric: WordAccuracy, confidences: Sequence[float], charset: Charset) -> List[Prediction]:
+        """The samples as scored in ``metric`` (by :meth:`score`), with per-character probabilities."""
+        return [Prediction(i, key, label, raw, text, ok, readable, conf,
+                           char_probs(lp, text, charset) if readable else ())
+                for i, ((key, label, text, ok), raw, readable, conf, lp)
+                in enumerate(zip(metric.records, self.raw_labels, self.readable, confidences, self.log_probs))]
 
     def score(self, decoder: Decoder, case_sensitive: bool = False) -> Tuple[WordAccuracy, List[float]]:
         metric = WordAccuracy(case_sensitive=case_sensitive)
@@ -76,11 +109,12 @@ class Outputs:
         return metric, confidences
 
 
-def label_or_empty(source: WordSource, index: int) -> str:
-    """The label of sample ``index``; "" when its record is missing (an LMDB entry counted in ``num-samples``
-    but absent: the sample is already flagged unreadable, and scored as an error)."""
+def label_or_empty(source: WordSource, index: int, raw: bool = False) -> str:
+    """The label of sample ``index`` (``raw``: as written, before normalisation); "" when its record is missing
+    (an LMDB entry counted in ``num-samples`` but absent: the sample is already flagged unreadable, and scored
+    as an error)."""
     try:
-        return source.label(index)
+        return source.raw_label(index) if raw else source.label(index)
     except MissingSample:
         return ""
 
@@ -100,6 +134,7 @@ def collect_outputs(backend: Backend, source: WordSource, batch_size: int, num_w
                 break
             out.keys.append(source.key(i))
             out.labels.append(label_or_empty(source, i))
+            out.raw_labels.append(label_or_empty(source, i, raw=True))
             out.readable.append(bool(st == STATUS_OK))
             out.log_probs.append(log_probs[:, b])
         bar.update(min(len(ids), real - bar.n))
@@ -146,15 +181,15 @@ def build_shared_decoders(specs: Sequence[DecoderSpec], charset: Charset) -> Dic
 
 def evaluate_set(backend: Backend, charset: Charset, kind: str, path: str, specs: Sequence[DecoderSpec],
                  shared: Dict[str, Decoder], options: SourceOptions, batch_size: int, num_workers: int = 1,
-                 name: Optional[str] = None, optional_decoders: bool = False,
-                 progress: bool = True) -> Tuple[SetResult, List[Tuple[str, str, str, bool]]]:
+                 name: Optional[str] = None, optional_decoders: bool = False, progress: bool = True,
+                 details: bool = False) -> SetResult:
     """Run ``backend`` once over a set and score it with every decoder.
 
     ``shared`` are the set-independent decoders (:func:`build_shared_decoders`); the per-image
     lexicon decoders (``lexicon:50``/``lexicon:1k``) are built here from the set's own lexicons. With
     ``optional_decoders`` a decoder the set has no data for (lexicons outside IIIT5K) is skipped
-    with a log line instead of failing. Returns the result and the last decoder's records:
-    (image, label, prediction, correct, confidence).
+    with a log line instead of failing. The result holds the last decoder's predictions (every decoder's
+    with ``details``, and the source, for the report).
     """
     source = build_source(kind, path, charset, options, training=False)
     log.info(source.summary())
@@ -175,21 +210,22 @@ def evaluate_set(backend: Backend, charset: Charset, kind: str, path: str, specs
     outputs = collect_outputs(backend, source, batch_size, num_workers, progress)
     rate = len(outputs.keys) / max(time.time() - start, 1e-9)
     result = SetResult(name or kind, len(outputs.keys), outputs.readable.count(False), rate)
-    records: List[Tuple[str, str, str, bool, float]] = []
     subsets = getattr(source, "subsets", {})
-    for dec, decoder in decoders.items():
+    result.source = source if details else None
+    for n, (dec, decoder) in enumerate(decoders.items()):
         start = time.time()
         metric, confidences = outputs.score(decoder, charset.case_sensitive)
         result.decode_images_per_s[dec] = len(outputs.keys) / max(time.time() - start, 1e-9)
         result.decoders[dec] = metric
-        records = [(*record, conf) for record, conf in zip(metric.records, confidences)]
+        if details or n == len(decoders) - 1:
+            result.predictions[dec] = outputs.predictions(metric, confidences, charset)
         for subset, mask in subsets.items():
             sub = WordAccuracy(case_sensitive=charset.case_sensitive)
             for (key, label, pred, _), keep, ok in zip(metric.records, mask, outputs.readable):
                 if keep:
                     sub.update(key, label, pred, readable=ok)
             result.subsets.setdefault(subset, {})[dec] = sub
-    return result, records
+    return result
 
 
 def format_line(name: str, metric: WordAccuracy) -> str:

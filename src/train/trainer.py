@@ -85,6 +85,7 @@ class Trainer:
             raise UsageError(f"batch_size {cfg.batch_size} is larger than the {num // dist.size} training samples "
                              f"per device: lower --batch_size")
         self.steps_per_epoch = (num // dist.size) // cfg.batch_size
+        self.images_per_step = cfg.batch_size * dist.size
         if self.holdout is not None and dist.is_main:  # so any checkpoint can be scored on it with eval.py
             write_label_list(self.holdout, os.path.join(cfg.save_checkpoint_path, "holdout.tsv"))
         self.net = build_crnn(self.charset.num_classes, cfg.hidden_size, cfg.model_version)
@@ -163,8 +164,9 @@ class Trainer:
                              cfg.epoch_size, step_in_epoch, spe, last_loss, lrs[min(global_step, len(lrs)) - 1],
                              meter.rate(), 100 * meter.data_wait(),
                              "at the next line (this step compiled the graph)" if first_step else format_seconds(eta))
-                    self.records.append({"step": global_step, "loss": last_loss, "lr": float(lrs[global_step - 1]),
-                                  "img_per_s": meter.rate(), "data_wait": round(meter.data_wait(), 4)})
+                    self.records.append({"step": global_step, "images_seen": global_step * self.images_per_step,
+                                         "loss": last_loss, "lr": float(lrs[global_step - 1]),
+                                         "img_per_s": meter.rate(), "data_wait": round(meter.data_wait(), 4)})
                     meter.restart()
                 first_step = False
                 if (step_in_epoch == spe or global_step % cfg.save_checkpoint_steps == 0
@@ -215,8 +217,8 @@ class Trainer:
         result = evaluate_network(self.net, source, self.charset, cfg.eval_batch_size, cfg.num_parallel_workers)
         self.net.set_train(True)
         log.info("epoch %d: %s accuracy %.4f (%d/%d)", epoch, name, result.accuracy, result.correct, result.total)
-        self.records.append({"epoch": epoch, "images_seen": epoch * self.steps_per_epoch * cfg.batch_size * self.dist.size,
-                      "dataset": name, "accuracy": result.accuracy})
+        self.records.append({"epoch": epoch, "images_seen": epoch * self.steps_per_epoch * self.images_per_step,
+                             "dataset": name, "accuracy": result.accuracy})
         return result.accuracy
 
 
