@@ -5,8 +5,8 @@
     python infer.py list.txt --checkpoint_path ckpt_0/crnn-10_14110.ckpt --decoder beam:10 --visualize out.png
 
 INPUT is an image, a folder of images, or a text file with one image path per line
-(anything after the path on a line is ignored). Prints ``path<TAB>text<TAB>confidence``
-per image and the timing.
+(anything after the path on a line is ignored). Prints ``path<TAB>text<TAB>confidence`` per image
+(``--char_probs``: also the weakest character's probability and every character's) and the timing.
 """
 from __future__ import annotations
 
@@ -103,6 +103,8 @@ def main(argv=None) -> int:
     parser.add_argument("--resize_interpolation", default="", choices=CHOICES["resize_interpolation"],
                         help="resizing to the network input (default: the model's own, else bilinear)")
     parser.add_argument("--output", default="", help="also write the predictions to this TSV file")
+    parser.add_argument("--char_probs", action="store_true",
+                        help="add each word's weakest character probability and every character's (comma-separated)")
     parser.add_argument("--visualize", default="", help="write a PNG showing each input with its prediction")
     args = parser.parse_args(argv)
 
@@ -119,7 +121,7 @@ def main(argv=None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
 
-    results: List[Tuple[str, str, float]] = []
+    results: List[Tuple[str, str, float, str]] = []
     shown: List[Tuple[np.ndarray, str, float]] = []
     start = time.perf_counter()
     for b in range(0, len(paths), recognizer.batch_size):
@@ -132,24 +134,28 @@ def main(argv=None) -> int:
                 images.append(None)
                 print(f"warning: {err}", file=sys.stderr)
         readable = [img for img in images if img is not None]
-        predictions = iter(recognizer.predict(readable) if readable else [])
+        readings = iter(recognizer.read(readable) if readable else [])
         for p, img in zip(chunk, images):
-            text, conf = next(predictions) if img is not None else ("<unreadable>", 0.0)
-            results.append((p, text, conf))
+            reading = next(readings) if img is not None else None
+            text, conf = (reading.text, reading.confidence) if reading else ("<unreadable>", 0.0)
+            extra = (f"\t{reading.min_char_prob:.4f}\t" + ",".join(f"{c.prob:.4f}" for c in reading.chars)
+                     if reading else "\t0.0000\t")
+            results.append((p, text, conf, extra if args.char_probs else ""))
             if args.visualize and img is not None:
                 shown.append((img, text, conf))
     elapsed = time.perf_counter() - start
-    lines = [f"{p}\t{t}\t{c:.4f}" for p, t, c in results]
+    lines = [f"{p}\t{t}\t{c:.4f}{extra}" for p, t, c, extra in results]
     print("\n".join(lines))
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:
-            f.write("image\tprediction\tconfidence\n" + "\n".join(lines) + "\n")
+            header = "image\tprediction\tconfidence" + ("\tmin_char_prob\tchar_probs" if args.char_probs else "")
+            f.write(header + "\n" + "\n".join(lines) + "\n")
     if args.visualize:
         visualize(args.visualize, shown)
     print(f"# {len(results)} images in {elapsed:.2f}s: {len(results) / elapsed:.1f} img/s, "
           f"{1000 * elapsed / len(results):.1f} ms/img ({recognizer.backend_note}, batch {recognizer.batch_size}, {recognizer.decoder_name})",
           file=sys.stderr)
-    unreadable = sum(1 for _, t, _ in results if t == "<unreadable>")
+    unreadable = sum(1 for _, t, _, _ in results if t == "<unreadable>")
     if unreadable == len(results):
         print(f"error: none of the {len(results)} inputs could be read as an image", file=sys.stderr)
         return 1

@@ -181,3 +181,57 @@ def test_eval_report_numbers_equal_the_accuracy_lines_and_compare_two_models(tmp
     assert beam["ic15"].startswith(printed["ic15/beam:5"][0])
     # compared with itself: the same accuracy, no word read by one model only
     assert html.count("0 read by this model only") == 2 and html.count("0 read by the other model only") == 2
+
+
+@pytest.mark.system
+def test_one_per_character_definition_in_eval_tsv_infer_and_the_recognizer(tmp_path):
+    """The predictions TSV, infer.py --char_probs and Recognizer.read give the same per-character numbers."""
+    folder = tmp_path / "set"
+    (folder / "imgs").mkdir(parents=True)
+    words = ["parking", "exit", "hotel"]
+    for i, w in enumerate(words):
+        cv2.imwrite(str(folder / "imgs" / f"{i}.png"), word_image(w, seed=i))
+    (folder / "labels.tsv").write_text("".join(f"imgs/{i}.png\t{w}\n" for i, w in enumerate(words)))
+    ckpt = os.path.join(ROOT, "checkpoints", "crnn_cpu.ckpt")
+    tsv = tmp_path / "pred.tsv"
+    res = subprocess.run([sys.executable, "eval.py", "--eval_dataset=list", f"--eval_dataset_path={folder}",
+                          f"--checkpoint_path={ckpt}", f"--save_predictions={tsv}", "--backend=mindspore"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    rows = [line.split("\t") for line in tsv.read_text().splitlines()]
+    assert rows[0][-2:] == ["min_char_prob", "char_probs"]
+    from_eval = {os.path.basename(r[0]): (r[2], r[5], r[6]) for r in rows[1:]}
+    res = subprocess.run([sys.executable, "infer.py", str(folder / "imgs"), "--checkpoint_path", ckpt,
+                          "--backend", "mindspore", "--char_probs"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    from_infer = {os.path.basename(line.split("\t")[0]): tuple(line.split("\t")[i] for i in (1, 3, 4))
+                  for line in res.stdout.splitlines() if "\t" in line}
+    assert from_infer == from_eval
+    for name, (text, weakest, probs) in from_eval.items():
+        assert len(probs.split(",")) == len(text) and float(weakest) == min(float(p) for p in probs.split(","))
+
+
+def test_recognizer_read_gives_the_predicted_words_with_their_characters(tmp_path):
+    import numpy as np
+
+    from src.model.backend import Backend
+    from src.serve.recognizer import Recognizer
+
+    class Fixed(Backend):
+        """Logits spelling "ab" on 24 frames whatever the image."""
+
+        def __call__(self, images):
+            logits = np.full((24, len(images), 3), -5.0, np.float32)
+            logits[:, :, 2] = 5.0          # blank
+            logits[3:5, :, 0] = 6.0        # a
+            logits[9, :, 1] = 5.5          # b, less sure
+            return logits
+
+    recognizer = Recognizer(Fixed(), Charset("ab"))
+    images = [np.zeros((32, 80, 3), np.uint8)] * 2
+    readings = recognizer.read(images)
+    assert [(r.text, r.confidence) for r in readings] == recognizer.predict(images)
+    chars = readings[0].chars
+    assert [(c.char, c.start, c.end) for c in chars] == [("a", 3, 5), ("b", 9, 10)]
+    assert readings[0].min_char_prob == pytest.approx(chars[1].prob) and chars[1].prob < chars[0].prob

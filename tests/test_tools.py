@@ -90,3 +90,24 @@ def test_eval_curve_scores_each_checkpoint_on_each_set(tmp_path, iiit5k_dir):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 1 and rows[0]["images_seen"] == 140 and rows[0]["dataset"] == "iiit5k"
     assert 0.0 <= rows[0]["accuracy"] <= 1.0 and rows[0]["checkpoint"] == "crnn-1_5.ckpt"
+
+
+def test_plot_run_draws_a_running_runs_metrics(tmp_path):
+    """A run folder's metrics.jsonl (a half-written last line, as while training) becomes one PNG."""
+    import json
+
+    import cv2
+
+    from tools.plot_run import main
+
+    run = tmp_path / "run"
+    run.mkdir()
+    lines = [json.dumps({"step": s, "images_seen": 32 * s, "loss": 20.0 / s, "lr": 1e-3, "img_per_s": 30.0})
+             for s in range(1, 40)]
+    lines += [json.dumps({"epoch": 1, "images_seen": 1248, "dataset": "holdout", "accuracy": 0.4}), '{"step": 4']
+    (run / "metrics.jsonl").write_text("\n".join(lines))
+    assert main([str(run)]) == 0
+    image = cv2.imread(str(run / "metrics.png"))
+    assert image is not None and image.shape[0] > 300 and image.shape[1] > 600
+    (run / "empty.jsonl").write_text("")
+    assert main([str(run / "empty.jsonl")]) == 1

@@ -1,4 +1,4 @@
-"""Plot accuracy against training images seen from one or more metrics.jsonl files (PNG, no matplotlib).
+"""Plot accuracy against training images seen from one or more metrics.jsonl files (PNG, matplotlib).
 
     python tools/plot_curve.py runs/metrics.jsonl --output docs/learning_curve.png --title "IIIT5K, rendered words"
     python tools/plot_curve.py runs/cpu1/metrics.jsonl runs/cpu2/metrics.jsonl@128000 ...   # cpu2 fine-tunes cpu1
@@ -8,11 +8,10 @@ import json
 import sys
 from typing import List, Tuple
 
-import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+import matplotlib
 
-W, H, LEFT, BOTTOM, TOP, RIGHT = 760, 440, 70, 50, 40, 20
-COLOURS = [(30, 90, 200), (220, 120, 20), (40, 150, 60), (150, 50, 170), (120, 120, 120)]
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
 
 
 def read_points(paths: List[str], dataset: str = "iiit5k") -> List[Tuple[float, float]]:
@@ -44,37 +43,24 @@ def main() -> int:
         print("error: no accuracy entries in the metrics files", file=sys.stderr)
         return 1
     points = [p for pts in series.values() for p in pts]
-    refs = [(r.split("=")[0], float(r.split("=")[1])) for r in args.reference]
-    x_max = max(p[0] for p in points) * 1.05
-    y_max = max([p[1] for p in points] + [v for _, v in refs] + [10.0]) * 1.1
-    img = Image.new("RGB", (W, H), "white")
-    d = ImageDraw.Draw(img)
-    font = ImageFont.load_default()
-    to_xy = lambda x, y: (LEFT + x / x_max * (W - LEFT - RIGHT), H - BOTTOM - y / y_max * (H - BOTTOM - TOP))  # noqa
-    d.rectangle([LEFT, TOP, W - RIGHT, H - BOTTOM], outline="black")
-    for y in np.linspace(0, y_max, 6):
-        px, py = to_xy(0, y)
-        d.line([LEFT, py, W - RIGHT, py], fill=(230, 230, 230))
-        d.text((8, py - 6), f"{y:.0f}%", fill="black", font=font)
-    for x in np.linspace(0, x_max, 6):
-        px, _ = to_xy(x, 0)
-        d.text((px - 15, H - BOTTOM + 8), f"{x / 1000:.0f}k", fill="black", font=font)
-    for label, value in refs:
-        _, py = to_xy(0, value)
-        d.line([LEFT, py, W - RIGHT, py], fill=(200, 80, 80), width=1)
-        d.text((LEFT + 6, py - 14), f"{label} {value:.1f}%", fill=(200, 80, 80), font=font)
-    for k, (name, pts) in enumerate(series.items()):
-        colour = COLOURS[k % len(COLOURS)]
-        xy = [to_xy(x, y) for x, y in pts]
-        d.line(xy, fill=colour, width=3)
-        for (px, py), (_, y) in zip(xy, pts):
-            d.ellipse([px - 4, py - 4, px + 4, py + 4], fill=colour)
-            d.text((px + 5, py - 16), f"{y:.1f}", fill=colour, font=font)
-        if len(series) > 1:
-            d.text((W - RIGHT - 90, H - BOTTOM - 14 * (len(series) - k) - 6), name, fill=colour, font=font)
-    d.text((LEFT, 12), args.title, fill="black", font=font)
-    d.text((W // 2 - 60, H - 20), "training images seen", fill="black", font=font)
-    img.save(args.output)
+    fig, ax = plt.subplots(figsize=(7.6, 4.4), dpi=100)
+    for name, pts in series.items():
+        xs, ys = zip(*pts)
+        ax.plot(xs, ys, marker="o", ms=4, label=name)
+        for x, y in pts:
+            ax.annotate(f"{y:.1f}", (x, y), textcoords="offset points", xytext=(3, 5), fontsize=7)
+    for label, value in (r.split("=", 1) for r in args.reference):
+        ax.axhline(float(value), color="#c85050", lw=0.8)
+        ax.text(0, float(value), f" {label} {float(value):.1f}%", color="#c85050", fontsize=8, va="bottom")
+    ax.set_xlabel("training images seen")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(args.title, fontsize=10)
+    ax.grid(alpha=0.3)
+    if len(series) > 1:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(args.output)
+    plt.close(fig)
     print(f"wrote {args.output} ({len(points)} points, {len(series)} line{'s' if len(series) > 1 else ''})")
     return 0
 

@@ -55,8 +55,10 @@ def run_plot(records: List[Dict], path: str, title: str) -> bool:
         return False
     fig, axes = plt.subplots(2, 2, figsize=(10, 6.4), dpi=100)
     panels = [("loss", "loss", True), ("lr", "learning rate", False), ("img_per_s", "images/s", False)]
+    by_images = all("images_seen" in r for r in steps)
     for ax, (key, name, log_scale) in zip(axes.flat, panels):
-        xs = [r.get("images_seen", r["step"]) for r in steps if key in r]
+        xs = [r["images_seen"] if by_images else r["step"] for r in steps if key in r]
+        ax.set_xlabel("images seen" if by_images else "step")
         ys = [r[key] for r in steps if key in r]
         ax.plot(xs, ys, lw=0.8)
         ax.set_ylabel(name)
@@ -69,8 +71,8 @@ def run_plot(records: List[Dict], path: str, title: str) -> bool:
     if evals:
         ax.legend(fontsize=8)
     ax.set_ylabel("accuracy (%)")
+    ax.set_xlabel("images seen")
     for ax in axes.flat:
-        ax.set_xlabel("images seen")
         ax.grid(alpha=0.3)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()

@@ -24,6 +24,7 @@ from ..charset import Charset
 from ..config import ROOT
 from ..data.transforms import INTERPOLATIONS, ImageError, decode_bgr, preprocess, to_bgr
 from ..decoding import Decoder, DecoderSpecError, build_decoder, parse_decoder_spec
+from ..decoding.confidence import Reading, char_probs
 from ..errors import CrnnError
 from ..spec import ModelSpec, SpecError, resolve
 from .backends import Backend, MindSporeBackend, fastest_cpu_backend, load_exported, log_softmax, run_batched
@@ -190,13 +191,23 @@ class Recognizer:
 
     def predict(self, images: Sequence[ImageInput]) -> List[Tuple[str, float]]:
         """(text, confidence) for each image, in order."""
+        return [(text, conf) for text, conf, _ in self._decode(images)]
+
+    def read(self, images: Sequence[ImageInput]) -> List[Reading]:
+        """Like :meth:`predict`, with each character's probability and frames (:mod:`src.decoding.confidence`:
+        the definition the predictions TSV, ``infer.py --char_probs`` and the report share)."""
+        return [Reading(text, conf, char_probs(lp, text, self.charset)) for text, conf, lp in self._decode(images)]
+
+    def _decode(self, images: Sequence[ImageInput]) -> List[Tuple[str, float, np.ndarray]]:
+        """(text, confidence, log-probabilities [T, C]) for each image, in order."""
         single = isinstance(images, (str, os.PathLike)) or hasattr(images, "convert") or \
             (isinstance(images, np.ndarray) and images.ndim < 4)
         if single:  # one image rather than a sequence (a 4-D array is a batch of images)
             images = [images]
-        results: List[Tuple[str, float]] = []
+        results: List[Tuple[str, float, np.ndarray]] = []
         for start in range(0, len(images), self.batch_size):
             chunk = list(images[start:start + self.batch_size])
             log_probs = self.log_probs(self.preprocess(chunk))
-            results += self.decoder.decode_batch(log_probs, start)
+            decoded = self.decoder.decode_batch(log_probs, start)
+            results += [(text, conf, log_probs[:, b]) for b, (text, conf) in enumerate(decoded)]
         return results

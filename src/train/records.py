@@ -1,5 +1,7 @@
 """What a run leaves in its folder besides checkpoints: ``metrics.jsonl`` (one JSON line per log line and
-per evaluation, for curves) and ``best.ckpt`` + ``best.json`` (the network of the best hold-out epoch)."""
+per evaluation, for curves), ``metrics.png`` (drawn at the end), ``best.ckpt`` + ``best.json`` (the network of
+the best hold-out epoch), and with ``--summary_dir`` the same numbers as TensorBoard event files (tensorboardX),
+each against images seen."""
 from __future__ import annotations
 
 import json
@@ -17,17 +19,41 @@ log = logging.getLogger("crnn")
 class RunRecords:
     """Rank 0's records in ``folder``; other ranks write nothing."""
 
-    def __init__(self, folder: str, is_main: bool = True) -> None:
+    def __init__(self, folder: str, is_main: bool = True, summary_dir: str = "") -> None:
         self.folder = folder
         self.is_main = is_main
         self.best_path = os.path.join(folder, "best.ckpt")
+        self.summary = None
+        if summary_dir and is_main:
+            from tensorboardX import SummaryWriter
+
+            self.summary = SummaryWriter(summary_dir, flush_secs=30)
+            log.info("TensorBoard event files in %s (tensorboard --logdir=%s)", summary_dir, summary_dir)
+
+    def plot(self) -> None:
+        """``metrics.png`` beside ``metrics.jsonl`` (rank 0, at the end of a run); TensorBoard files flushed."""
+        self.close()
+        path = os.path.join(self.folder, "metrics.jsonl")
+        if self.is_main and os.path.isfile(path) and plot_metrics(path, os.path.join(self.folder, "metrics.png")):
+            log.info("training curves drawn in %s", os.path.join(self.folder, "metrics.png"))
 
     def append(self, entry: Dict) -> None:
-        """Append one JSON line to ``metrics.jsonl``."""
+        """Append one JSON line to ``metrics.jsonl`` (and its numbers to TensorBoard)."""
         if self.is_main:
             os.makedirs(self.folder, exist_ok=True)
             with open(os.path.join(self.folder, "metrics.jsonl"), "a", encoding="utf-8") as f:
                 f.write(json.dumps(entry) + "\n")
+        if self.summary is not None:
+            seen = entry.get("images_seen", entry.get("step", 0))
+            if "accuracy" in entry:
+                self.summary.add_scalar(f"accuracy/{entry['dataset']}", entry["accuracy"], seen)
+            for key in ("loss", "lr", "img_per_s", "data_wait"):
+                if key in entry:
+                    self.summary.add_scalar(f"train/{key}", entry[key], seen)
+
+    def close(self) -> None:
+        if self.summary is not None:
+            self.summary.close()
 
     def best_accuracy(self) -> float:
         """The best hold-out accuracy so far (-1 before any): ``best.json`` survives a resume."""
@@ -48,3 +74,19 @@ class RunRecords:
             json.dump({"epoch": epoch, "accuracy": accuracy}, f)
         log.info("hold-out best %.4f at epoch %d: network written to %s", accuracy, epoch, self.best_path)
         return True
+
+
+def plot_metrics(metrics_path: str, output: str) -> bool:
+    """Draw ``metrics.jsonl`` (loss, lr, images/s, accuracies against images seen) as ``output``; False when it
+    holds nothing to draw yet. A line being written while this reads (a running run) is skipped."""
+    from ..evaluation.plots import run_plot
+
+    records = []
+    with open(metrics_path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    title = os.path.basename(os.path.dirname(os.path.abspath(metrics_path)))
+    return run_plot(records, output, title)

@@ -96,7 +96,7 @@ class Trainer:
         self.checkpoints = RunCheckpoints(cfg, dist.rank, self.spec, self.charset, self.net, self.step_cell)
         self.eval_source: Optional[WordSource] = None
         self.health = StepHealth(cfg.max_bad_steps, dynamic_loss_scale=self.step_cell.scale_update is not None)
-        self.records = RunRecords(cfg.save_checkpoint_path, dist.is_main)
+        self.records = RunRecords(cfg.save_checkpoint_path, dist.is_main, cfg.summary_dir)
 
     # ---------------------------------------------------------------- loop
     def _source_for_epoch(self, epoch: int) -> WordSource:
@@ -184,10 +184,12 @@ class Trainer:
                    "skipped_images": dict(self.health.skips), "bad_steps": self.health.bad_steps,
                    "loss_scale_overflows": self.health.overflows}
         log.info("parameter checksum %.10e", parameter_checksum(self.net))
+        self.records.plot()
         log.info(done_line(summary, self.loss_scale() if cfg.amp_level != "O0" else None))
         return summary
 
     def _interrupted(self, signum: int, epoch: int, step: int) -> None:
+        self.records.close()
         where = self.checkpoints.path(epoch, step)
         saved = f"checkpoint {where}" if self.cfg.save_checkpoint else "no checkpoint (save_checkpoint=False)"
         raise TrainingInterrupted(f"interrupted at epoch {epoch} step {step} ({saved}); resume with: "
