@@ -30,3 +30,7 @@ forwarded_env() {  # the names of the set variables among FORWARDED_ENV_NAMES / 
 config_default() {  # config_default KEY: the value of KEY in default_config.yaml
   (cd "$PROJECT_DIR" && "$PYTHON_BIN" -c 'import sys; from src.config import load_config; print(load_config([])[sys.argv[1]])' "$1")
 }
+export_launch_command() {  # export_launch_command SCRIPT ARGS...: the command a lost-rank message tells to rerun
+  local script=$1; shift
+  [ -n "${CRNN_LAUNCH_COMMAND:-}" ] || export CRNN_LAUNCH_COMMAND="bash $script$(printf ' %q' "$@")"
+}

@@ -10,6 +10,7 @@
 set -euo pipefail
 DEVICE=$1; shift
 source "$(dirname "$0")/_common.sh"
+export_launch_command "$(dirname "$0")/run_distribute_train_$(echo "$DEVICE" | tr A-Z a-z).sh" "$@"
 require_args $# 3 "Usage: bash $0 [DEVICE_NUM] [DATASET] [DATASET_PATH] [extra --key=value ...]" \
   "e.g.   bash $0 8 synth ./Syn90k/mnt/ramdisk/max/90kDICT32px"
 DEVICE_NUM=$1; DATASET=$2; DATASET_PATH=$(abs_path "$3"); shift 3

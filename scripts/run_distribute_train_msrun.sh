@@ -8,10 +8,12 @@
 # Two machines with 8 GPUs each: run on both (node_rank 0 on the master, 1 on the other)
 #   bash scripts/run_distribute_train_msrun.sh --worker_num=16 --local_worker_num=8 --master_addr=10.0.0.1 \
 #        --node_rank=0 -- synth ./Syn90k/mnt/ramdisk/max/90kDICT32px
-# Logs: ./msrun_log/worker_<rank>.log and <save_checkpoint_path>/log_rank<N>.txt.
+# Logs: ./msrun_log/worker_<rank>.log and <save_checkpoint_path>/log_rank<N>.txt; on failure the workers'
+# one-line errors (e.g. which rank was lost and how to resume) are printed after msrun's own message.
 set -euo pipefail
 source "$(dirname "$0")/_common.sh"
-usage() { sed -n '3,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 1; }
+export_launch_command "$0" "$@"
+usage() { sed -n '3,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 1; }
 WORKER_NUM=""; LOCAL_NUM=""; ADDR="127.0.0.1"; PORT=""; NODE_RANK=""; DEVICE="GPU"; DRY=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -54,4 +56,11 @@ cmd=(msrun --worker_num="$WORKER_NUM" --local_worker_num="$LOCAL_NUM" --master_a
 # msrun runs "python <script>" with the python first on PATH: make it the project's
 export PATH="$(dirname "$PYTHON_BIN"):$PATH"
 if [ -n "$DRY" ]; then echo "${cmd[@]}"; exit 0; fi
-exec "${cmd[@]}"
+rc=0
+"${cmd[@]}" || rc=$?
+if [ "$rc" -ne 0 ]; then
+  # msrun's own message is a traceback pointing at the logs: show the workers' one-line errors instead
+  grep -ho "error (rank [0-9]*): .*\|^error: .*" msrun_log/worker_*.log 2>/dev/null | sort -u >&2 || true
+  echo "msrun exited with $rc (worker logs: $(pwd)/msrun_log/)" >&2
+fi
+exit "$rc"

@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import time
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 from mindspore import Tensor, nn
@@ -34,6 +34,7 @@ from ..utils import LOG_EVERY_SECONDS, format_seconds
 from .checkpoints import RunCheckpoints, resume_path
 from .distributed import DistInfo
 from .health import StepHealth
+from .heartbeat import Heartbeat, LostRank
 from .meter import ThroughputMeter, progress
 from .records import RunRecords
 from .schedule import OptimizerSettings, Schedule, learning_rates
@@ -106,11 +107,31 @@ class Trainer:
 
     def train(self) -> Dict:
         with StopRequest() as stop:
-            return self._train(stop)
+            watch = start_heartbeat(self.cfg, self.dist, self._lost_rank, self._newest_checkpoint)
+            try:
+                return self._train(stop)
+            finally:  # an interrupt stops every rank: not a lost one (an error is, for the others)
+                if watch is not None and sys.exc_info()[0] in (None, TrainingInterrupted):
+                    watch.stop()
+
+    def _newest_checkpoint(self) -> str:
+        return checkpoint.newest_valid(self.checkpoints.folder) or ""
+
+    def _lost_rank(self, lost: LostRank) -> None:
+        """A rank is gone (:mod:`~src.train.heartbeat`): one line, then end this process at once (it may be
+        stuck in a collective operation that would only time out minutes later)."""
+        epoch, step = divmod(self.global_step, self.steps_per_epoch)
+        line = lost_rank_line(lost, self.dist.rank, epoch + (step > 0), step or self.steps_per_epoch,
+                              lost.checkpoint or self._newest_checkpoint())
+        log.error(line)
+        if not self.dist.is_main:  # rank 0's log already goes to the terminal
+            print(line, file=sys.stderr, flush=True)
+        logging.shutdown()
+        os._exit(EXIT_RANK_LOST)
 
     def _train(self, stop: StopRequest) -> Dict:
         cfg, spe = self.cfg, self.steps_per_epoch
-        global_step = self.checkpoints.resume()
+        global_step = self.global_step = self.checkpoints.resume()
         total_steps = cfg.epoch_size * spe
         if cfg.max_steps:
             total_steps = min(total_steps, cfg.max_steps)
@@ -150,6 +171,7 @@ class Trainer:
                 loss, finite, scale = self.step_cell(*_to_tensors(batch))
                 stop.install()  # MindSpore's runtime sets its own SIGINT handler (which raises SIGTERM) as it runs graphs
                 global_step += 1
+                self.global_step = global_step
                 step_in_epoch += 1
                 meter.step()
                 last_loss = float(loss.asnumpy())
@@ -245,3 +267,36 @@ def done_line(summary: Dict, loss_scale: Optional[float]) -> str:
             f"non-finite steps skipped {summary['bad_steps']}"
             + (f"; loss-scale overflows {summary['loss_scale_overflows']} (scale now {loss_scale:g})"
                if loss_scale is not None else ""))
+
+
+#: the exit code of a rank that stopped because another rank was lost
+EXIT_RANK_LOST = 3
+
+
+def lost_rank_line(lost: LostRank, rank: int, epoch: int, step: int, newest: str) -> str:
+    """Which rank was lost and where, where this one stood, the last good checkpoint, and how to go on."""
+    launch = os.environ.get("CRNN_LAUNCH_COMMAND") or resume_command(sys.argv)
+    command = launch if launch.endswith("--resume=auto") else f"{launch} --resume=auto"
+    return (f"error (rank {rank}): rank {lost.rank} ({lost.address}) was lost at epoch {epoch} step {step}: "
+            f"{lost.reason}; last good checkpoint: {newest or 'none yet'}; to resume, run the launch command "
+            f"again on every node with --resume=auto (here: {command})")
+
+
+def start_heartbeat(cfg: Config, dist: DistInfo, on_lost: Callable[[LostRank], None],
+                    newest: Callable[[], str]) -> Optional[Heartbeat]:
+    """The heartbeat of a data-parallel run (``--heartbeat_timeout``), at the scheduler's address, port + 1
+    (``CRNN_HEARTBEAT_ADDR=host:port`` overrides: GPU runs under mpirun have no MindSpore scheduler)."""
+    if dist.size < 2 or cfg.heartbeat_timeout <= 0:
+        return None
+    address = os.environ.get("CRNN_HEARTBEAT_ADDR", "")
+    if not address and os.environ.get("MS_SCHED_HOST") and os.environ.get("MS_SCHED_PORT", "").isdigit():
+        address = f"{os.environ['MS_SCHED_HOST']}:{int(os.environ['MS_SCHED_PORT']) + 1}"
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        log.info("heartbeat off: no MindSpore scheduler address (set CRNN_HEARTBEAT_ADDR=<rank 0 host>:<port>)")
+        return None
+    watch = Heartbeat(dist.rank, dist.size, host, int(port), cfg.heartbeat_timeout, on_lost, newest)
+    watch.start(connect_timeout=max(cfg.comm_timeout, 60))
+    log.info("heartbeat: %d ranks via %s:%s; a rank silent for %d s is lost", dist.size, host, port,
+             cfg.heartbeat_timeout)
+    return watch
