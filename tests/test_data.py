@@ -115,6 +115,12 @@ def test_pipeline_batches(cfg, charset, mjsynth_dir):
     assert images.shape == (4, 3, 32, 100) and images.dtype == np.float32
     assert -1.0 <= images.min() and images.max() <= 1.0
     assert labels.shape == (4, 23) and lengths.dtype == np.int32
+    # worker processes build whole batches (one transfer per batch): the same batches as one thread
+    one = list(make_dataset(src, epoch_indices(len(src), 4, 0, 0, True), 4, 1)
+               .create_tuple_iterator(num_epochs=1, output_numpy=True))
+    assert len(one) == len(batches)
+    for a, b in zip(one, batches):
+        assert all(x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y) for x, y in zip(a, b))
 
 
 def test_rendered_source_is_deterministic(cfg, charset):
