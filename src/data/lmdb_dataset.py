@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 import os
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Sequence, Tuple
 
 import lmdb
 
@@ -34,17 +34,27 @@ def find_lmdb_dirs(paths: Sequence[str]) -> List[str]:
     return found
 
 
+_ENVIRONMENTS: Dict[Tuple[int, str], Tuple[Tuple[int, int, int], lmdb.Environment]] = {}
+
+
 def open_env(path: str) -> lmdb.Environment:
-    return lmdb.open(path, readonly=True, lock=False, readahead=False, meminit=False, max_readers=64)
+    """This process's read-only environment of ``path``, shared: LMDB refuses to open one database twice in a
+    process (two sources of one set, e.g. a report comparing two models), and never across a fork. A database
+    rewritten since it was opened (another ``data.mdb``) is opened afresh."""
+    key = (os.getpid(), os.path.realpath(path))
+    info = os.stat(os.path.join(path, "data.mdb"))
+    stamp = (info.st_ino, info.st_mtime_ns, info.st_size)
+    if key in _ENVIRONMENTS and _ENVIRONMENTS[key][0] != stamp:
+        _ENVIRONMENTS.pop(key)[1].close()
+    if key not in _ENVIRONMENTS:
+        _ENVIRONMENTS[key] = (stamp, lmdb.open(path, readonly=True, lock=False, readahead=False, meminit=False,
+                                               max_readers=64))
+    return _ENVIRONMENTS[key][1]
 
 
 def read_count(path: str) -> int:
-    env = open_env(path)
-    try:
-        with env.begin() as txn:
-            raw = txn.get(NUM_SAMPLES)
-    finally:
-        env.close()
+    with open_env(path).begin() as txn:
+        raw = txn.get(NUM_SAMPLES)
     if raw is None:
         raise SourceError(f"lmdb: {path} has no 'num-samples' key (not an image+label LMDB)")
     try:
