@@ -6,7 +6,7 @@ import time
 import pytest
 
 from src.train.heartbeat import Heartbeat, LostRank
-from src.train.trainer import lost_rank_line
+from src.train.watch import lost_rank_line
 
 
 def free_port():

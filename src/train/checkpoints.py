@@ -43,6 +43,10 @@ class RunCheckpoints:
         return {"epoch_num": epoch, "step_num": step, "global_step_num": global_step,
                 "config_hash": self.cfg.model_hash(), **self.spec.to_meta()}
 
+    def newest(self) -> str:
+        """The newest valid checkpoint of this run ("" before any)."""
+        return checkpoint.newest_valid(self.folder) or ""
+
     def path(self, epoch: int, step: int) -> str:
         return os.path.join(self.folder, checkpoint.checkpoint_name(epoch, step))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from typing import List
+from typing import Dict, List
 
 import numpy as np
 
@@ -24,6 +24,10 @@ class StepHealth:
         self.bad_steps = 0
         self.consecutive_bad = 0
         self.overflows = 0
+
+    def counts(self) -> Dict[str, object]:
+        """The run summary's share: skipped images by reason, non-finite steps, loss-scale overflows."""
+        return {"skipped_images": dict(self.skips), "bad_steps": self.bad_steps, "loss_scale_overflows": self.overflows}
 
     def count_skips(self, status: np.ndarray) -> None:
         """Count (and log) the placeholders of a batch: images that could not be used, by reason."""

@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import time
-from typing import Callable, Dict, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 from mindspore import Tensor, nn
@@ -34,12 +34,12 @@ from ..utils import LOG_EVERY_SECONDS, format_seconds
 from .checkpoints import RunCheckpoints, resume_path
 from .distributed import DistInfo
 from .health import StepHealth
-from .heartbeat import Heartbeat, LostRank
 from .meter import ThroughputMeter, progress
 from .records import RunRecords
 from .schedule import OptimizerSettings, Schedule, learning_rates
 from .signals import StopRequest, TrainingInterrupted, resume_command
 from .step import Precision, build_train_step
+from .watch import start_heartbeat
 
 log = logging.getLogger("crnn")
 
@@ -67,6 +67,23 @@ def _to_tensors(batch: Tuple[np.ndarray, ...]) -> Tuple[Tensor, Tensor, Tensor, 
     return Tensor(images), Tensor(labels), Tensor(lengths), Tensor(weight)
 
 
+def load_training_data(cfg: Config, charset: Charset,
+                       dist: DistInfo) -> Tuple[WordSource, Optional[WordSource], int]:
+    """The training source, its hold-out (written as ``holdout.tsv`` so that any checkpoint can be scored on it
+    with eval.py) and the steps per epoch; logs what was read."""
+    source, holdout = build_training_source(cfg, charset)
+    log.info(source.summary())
+    if isinstance(getattr(source, "labels", None), list):  # sources whose labels are known up front
+        log.info(label_length_line(source.labels, cfg.max_text_length, sequence_length(cfg.image_width)))
+    per_device = len(source) // dist.size
+    if per_device < cfg.batch_size:
+        raise UsageError(f"batch_size {cfg.batch_size} is larger than the {per_device} training samples "
+                         f"per device: lower --batch_size")
+    if holdout is not None and dist.is_main:
+        write_label_list(holdout, os.path.join(cfg.save_checkpoint_path, "holdout.tsv"))
+    return source, holdout, per_device // cfg.batch_size
+
+
 class Trainer:
     """Runs ``cfg.epoch_size`` epochs with logging, checkpoints, resume and optional evaluation."""
 
@@ -77,18 +94,9 @@ class Trainer:
         self.source_options = SourceOptions.from_config(cfg)
         self.spec = ModelSpec.from_config(cfg, self.charset.alphabet)
         log.info("model: %s", self.spec.describe())
-        self.source, self.holdout = build_training_source(cfg, self.charset)
-        log.info(self.source.summary())
-        if isinstance(getattr(self.source, "labels", None), list):  # sources whose labels are known up front
-            log.info(label_length_line(self.source.labels, cfg.max_text_length, sequence_length(cfg.image_width)))
-        num = len(self.source)
-        if num // dist.size < cfg.batch_size:
-            raise UsageError(f"batch_size {cfg.batch_size} is larger than the {num // dist.size} training samples "
-                             f"per device: lower --batch_size")
-        self.steps_per_epoch = (num // dist.size) // cfg.batch_size
+        self.source, self.holdout, self.steps_per_epoch = load_training_data(cfg, self.charset, dist)
         self.images_per_step = cfg.batch_size * dist.size
-        if self.holdout is not None and dist.is_main:  # so any checkpoint can be scored on it with eval.py
-            write_label_list(self.holdout, os.path.join(cfg.save_checkpoint_path, "holdout.tsv"))
+        self.global_step = 0
         self.net = build_crnn(self.charset.num_classes, cfg.hidden_size, cfg.model_version)
         self.lrs = learning_rates(Schedule.from_config(cfg), self.steps_per_epoch)
         self.step_cell = build_train_step(self.net, self.charset, self.lrs, OptimizerSettings.from_config(cfg),
@@ -107,27 +115,17 @@ class Trainer:
 
     def train(self) -> Dict:
         with StopRequest() as stop:
-            watch = start_heartbeat(self.cfg, self.dist, self._lost_rank, self._newest_checkpoint)
+            watch = start_heartbeat(self.cfg, self.dist, self.position, self.checkpoints.newest)
             try:
                 return self._train(stop)
             finally:  # an interrupt stops every rank: not a lost one (an error is, for the others)
                 if watch is not None and sys.exc_info()[0] in (None, TrainingInterrupted):
                     watch.stop()
 
-    def _newest_checkpoint(self) -> str:
-        return checkpoint.newest_valid(self.checkpoints.folder) or ""
-
-    def _lost_rank(self, lost: LostRank) -> None:
-        """A rank is gone (:mod:`~src.train.heartbeat`): one line, then end this process at once (it may be
-        stuck in a collective operation that would only time out minutes later)."""
+    def position(self) -> Tuple[int, int]:
+        """(epoch, step in that epoch) the run stands at, both 1-based."""
         epoch, step = divmod(self.global_step, self.steps_per_epoch)
-        line = lost_rank_line(lost, self.dist.rank, epoch + (step > 0), step or self.steps_per_epoch,
-                              lost.checkpoint or self._newest_checkpoint())
-        log.error(line)
-        if not self.dist.is_main:  # rank 0's log already goes to the terminal
-            print(line, file=sys.stderr, flush=True)
-        logging.shutdown()
-        os._exit(EXIT_RANK_LOST)
+        return epoch + (step > 0), step or self.steps_per_epoch
 
     def _train(self, stop: StopRequest) -> Dict:
         cfg, spe = self.cfg, self.steps_per_epoch
@@ -139,7 +137,7 @@ class Trainer:
         if global_step >= total_steps:
             log.info(nothing_to_run(global_step, spe, total_steps, cfg.epoch_size, cfg.max_steps))
             return {"steps": global_step, "loss": float("nan"), "seconds": 0.0, "img_per_s": 0.0,
-                    "skipped_images": {}, "bad_steps": 0, "loss_scale_overflows": 0}
+                    **self.health.counts()}
         log.info("training: %d samples, %d steps per epoch, %d epochs, batch %d x %d devices, %d steps to run",
                  len(self.source), spe, cfg.epoch_size, cfg.batch_size, self.dist.size, total_steps - global_step)
         start_time = time.time()
@@ -169,7 +167,7 @@ class Trainer:
                 if first_step:
                     log.info("first step: compiling the training graph (about 10-60 s on a CPU) ...")
                 loss, finite, scale = self.step_cell(*_to_tensors(batch))
-                stop.install()  # MindSpore's runtime sets its own SIGINT handler (which raises SIGTERM) as it runs graphs
+                stop.install()  # MindSpore's runtime sets its own SIGINT handler (raising SIGTERM) as it runs graphs
                 global_step += 1
                 self.global_step = global_step
                 step_in_epoch += 1
@@ -202,9 +200,7 @@ class Trainer:
                 self._end_of_epoch(epoch + 1)
         elapsed = time.time() - start_time
         summary = {"steps": global_step, "loss": last_loss, "seconds": elapsed,
-                   "img_per_s": meter.run_images * self.dist.size / max(elapsed, 1e-9),
-                   "skipped_images": dict(self.health.skips), "bad_steps": self.health.bad_steps,
-                   "loss_scale_overflows": self.health.overflows}
+                   "img_per_s": meter.run_images * self.dist.size / max(elapsed, 1e-9), **self.health.counts()}
         log.info("parameter checksum %.10e", parameter_checksum(self.net))
         self.records.plot()
         log.info(done_line(summary, self.loss_scale() if cfg.amp_level != "O0" else None))
@@ -227,7 +223,8 @@ class Trainer:
             return
         if self.holdout is not None:
             accuracy = self._evaluate_and_record(epoch, "holdout", self.holdout)
-            meta = {k: v for k, v in self.checkpoints.meta(epoch, 0, 0).items() if k not in ("step_num", "global_step_num")}
+            meta = {k: v for k, v in self.checkpoints.meta(epoch, 0, 0).items()
+                    if k not in ("step_num", "global_step_num")}
             self.records.keep_best(self.net, epoch, accuracy, meta)
         if cfg.eval_during_train:
             if self.eval_source is None:
@@ -267,36 +264,3 @@ def done_line(summary: Dict, loss_scale: Optional[float]) -> str:
             f"non-finite steps skipped {summary['bad_steps']}"
             + (f"; loss-scale overflows {summary['loss_scale_overflows']} (scale now {loss_scale:g})"
                if loss_scale is not None else ""))
-
-
-#: the exit code of a rank that stopped because another rank was lost
-EXIT_RANK_LOST = 3
-
-
-def lost_rank_line(lost: LostRank, rank: int, epoch: int, step: int, newest: str) -> str:
-    """Which rank was lost and where, where this one stood, the last good checkpoint, and how to go on."""
-    launch = os.environ.get("CRNN_LAUNCH_COMMAND") or resume_command(sys.argv)
-    command = launch if launch.endswith("--resume=auto") else f"{launch} --resume=auto"
-    return (f"error (rank {rank}): rank {lost.rank} ({lost.address}) was lost at epoch {epoch} step {step}: "
-            f"{lost.reason}; last good checkpoint: {newest or 'none yet'}; to resume, run the launch command "
-            f"again on every node with --resume=auto (here: {command})")
-
-
-def start_heartbeat(cfg: Config, dist: DistInfo, on_lost: Callable[[LostRank], None],
-                    newest: Callable[[], str]) -> Optional[Heartbeat]:
-    """The heartbeat of a data-parallel run (``--heartbeat_timeout``), at the scheduler's address, port + 1
-    (``CRNN_HEARTBEAT_ADDR=host:port`` overrides: GPU runs under mpirun have no MindSpore scheduler)."""
-    if dist.size < 2 or cfg.heartbeat_timeout <= 0:
-        return None
-    address = os.environ.get("CRNN_HEARTBEAT_ADDR", "")
-    if not address and os.environ.get("MS_SCHED_HOST") and os.environ.get("MS_SCHED_PORT", "").isdigit():
-        address = f"{os.environ['MS_SCHED_HOST']}:{int(os.environ['MS_SCHED_PORT']) + 1}"
-    host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
-        log.info("heartbeat off: no MindSpore scheduler address (set CRNN_HEARTBEAT_ADDR=<rank 0 host>:<port>)")
-        return None
-    watch = Heartbeat(dist.rank, dist.size, host, int(port), cfg.heartbeat_timeout, on_lost, newest)
-    watch.start(connect_timeout=max(cfg.comm_timeout, 60))
-    log.info("heartbeat: %d ranks via %s:%s; a rank silent for %d s is lost", dist.size, host, port,
-             cfg.heartbeat_timeout)
-    return watch
