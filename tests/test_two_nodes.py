@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from tests.conftest import ROOT
@@ -219,3 +220,29 @@ def test_a_lost_node_ends_the_job_with_one_line_and_a_checkpoint_to_resume(nodes
     assert [rc for rc, _ in results] == [0, 0], results[0][1][-3000:]
     logs = rank_logs(out)
     assert all(f"resumed from {checkpoint}" in logs[r] and f"done: {stood + 2} steps" in logs[r] for r in (0, 1))
+
+
+def test_one_two_node_step_equals_a_single_process_on_the_union_batch(nodes, tiny, tmp_path):
+    """One step of 2 nodes x 4 images == one single-process step on the same 8 images (the gradient mean
+    crossed the link), within what BatchNorm's per-rank batch statistics allow (as tests/test_distributed.py)."""
+    from tests.test_distributed import trained_weights
+
+    common = ["--shuffle=False", "--max_steps=1", "--clip_norm=0", "--learning_rate=0.01", "--momentum=0.0"]
+    out = str(tmp_path / "dist")
+    results = finish(msrun_nodes(tmp_path, tiny, out, free_port(), "--epoch_size=1", *common))
+    assert [rc for rc, _ in results] == [0, 0], results[0][1][-3000:] + results[1][1][-3000:]
+    assert len(set(checksum_values(out).values())) == 1
+
+    def single(folder, *extra):
+        args = ["--train_dataset=synth", f"--train_dataset_path={tiny}", f"--save_checkpoint_path={folder}",
+                "--batch_size=8", "--epoch_size=1", "--num_parallel_workers=1", *common, *extra]
+        r = subprocess.run([sys.executable, "train.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr[-2000:]
+        return trained_weights(folder)
+
+    union, start = single(str(tmp_path / "single")), single(str(tmp_path / "start"), "--learning_rate=1e-12")
+    dist = trained_weights(out)
+    for name, tolerance in (("rnn.1.embedding.bias", 0.05), ("rnn.1.embedding.weight", 0.25)):
+        update = union[name] - start[name]
+        assert np.abs(update).max() > 1e-4
+        assert np.linalg.norm(dist[name] - union[name]) < tolerance * np.linalg.norm(update), name
