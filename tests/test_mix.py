@@ -72,6 +72,8 @@ def test_holdout_is_fixed_disjoint_and_complete(charset, tmp_path):
     assert len(held) == 2 and keys(held) == keys(held_again)
     assert set(keys(train)).isdisjoint(keys(held)) and len(train) + len(held) == 20
     assert held[0][4] == 0 and held.label(1) == src.label(src.keys.index(held.key(1)))
+    original = src.keys.index(held.key(1))         # a hold-out is scored and shown like any set: raw labels, images
+    assert held.raw_label(1) == src.raw_label(original) and held.read_bytes(1) == src.read_bytes(original)
 
 
 def run(*args):

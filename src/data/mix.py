@@ -47,6 +47,14 @@ class IndexedSource(WordSource):
         src, i = self._locate(index)
         return src.label(i)
 
+    def raw_label(self, index: int) -> str:
+        src, i = self._locate(index)
+        return src.raw_label(i)
+
+    def read_bytes(self, index: int) -> bytes:
+        src, i = self._locate(index)
+        return src.read_bytes(i)
+
     def __getitem__(self, index: int):
         src, i = self._locate(int(index))
         image, label, length, status, _ = src[i]
