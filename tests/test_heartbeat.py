@@ -81,3 +81,20 @@ def test_the_one_line_names_rank_place_checkpoint_and_resume_command(monkeypatch
                     "again on every node with --resume=auto (here: bash scripts/run_distribute_train_msrun.sh "
                     "--worker_num=2 -- synth d --resume=auto)")
     assert "\n" not in line
+
+
+def test_a_heartbeat_port_in_use_is_a_one_line_setup_error(monkeypatch):
+    from src.config import load_config
+    from src.errors import SetupError
+    from src.train.distributed import DistInfo
+    from src.train.watch import start_heartbeat
+
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("CRNN_HEARTBEAT_ADDR", f"127.0.0.1:{port}")
+        cfg = load_config(["--heartbeat_timeout=5"])
+        with pytest.raises(SetupError, match=f"heartbeat at 127.0.0.1:{port}: .*CRNN_HEARTBEAT_ADDR"):
+            start_heartbeat(cfg, DistInfo(rank=0, size=2), lambda: (1, 1), lambda: "")
+    assert start_heartbeat(cfg, DistInfo(rank=0, size=1), lambda: (1, 1), lambda: "") is None   # one rank: none

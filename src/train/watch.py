@@ -9,6 +9,7 @@ import sys
 from typing import Callable, Optional, Tuple
 
 from ..config import Config
+from ..errors import SetupError
 from .distributed import DistInfo
 from .heartbeat import Heartbeat, LostRank
 from .signals import resume_command
@@ -51,7 +52,11 @@ def start_heartbeat(cfg: Config, dist: DistInfo, position: Callable[[], Tuple[in
         os._exit(EXIT_RANK_LOST)
 
     watch = Heartbeat(dist.rank, dist.size, host, int(port), cfg.heartbeat_timeout, on_lost, newest)
-    watch.start(connect_timeout=max(cfg.comm_timeout, 60))
+    try:
+        watch.start(connect_timeout=max(cfg.comm_timeout, 60))
+    except OSError as err:  # a port in use, no route to rank 0, a rank that never connected
+        raise SetupError(f"heartbeat at {host}:{port}: {err} (choose another with CRNN_HEARTBEAT_ADDR=host:port, "
+                         f"or --heartbeat_timeout=0 to run without)") from err
     log.info("heartbeat: %d ranks via %s:%s; a rank silent for %d s is lost", dist.size, host, port,
              cfg.heartbeat_timeout)
     return watch
