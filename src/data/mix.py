@@ -39,21 +39,22 @@ class IndexedSource(WordSource):
     def __len__(self) -> int:
         return int(self.starts[-1])
 
-    def key(self, index: int) -> str:
+    def _ask(self, method: str, index: int):
+        """``method`` of the source that holds sample ``index``, called with its own index there."""
         src, i = self._locate(index)
-        return src.key(i)
+        return getattr(src, method)(i)
+
+    def key(self, index: int) -> str:
+        return self._ask("key", index)
 
     def label(self, index: int) -> str:
-        src, i = self._locate(index)
-        return src.label(i)
+        return self._ask("label", index)
 
     def raw_label(self, index: int) -> str:
-        src, i = self._locate(index)
-        return src.raw_label(i)
+        return self._ask("raw_label", index)
 
     def read_bytes(self, index: int) -> bytes:
-        src, i = self._locate(index)
-        return src.read_bytes(i)
+        return self._ask("read_bytes", index)
 
     def __getitem__(self, index: int):
         src, i = self._locate(int(index))
