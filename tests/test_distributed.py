@@ -105,10 +105,13 @@ def test_mpirun_two_ranks(tmp_path, tiny):
     e = env()
     e["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
     res = subprocess.run(cmd, cwd=tmp_path, env=e, capture_output=True, text=True, timeout=400)
-    if res.returncode == 139 and "signal 11" in res.stdout + res.stderr and teardown_only(out):
+    for _ in range(2):
+        if not (res.returncode == 139 and "signal 11" in res.stdout + res.stderr and teardown_only(out)):
+            break
         # MindSpore 2.8's CPU cluster now and then segfaults while tearing down *after* a finished run (every
-        # rank logged "done", rank 0 saved; seen about once in ten idle runs, more often beside another
-        # MindSpore process; also before this project changed anything here). One clean rerun is required.
+        # rank logged "done", rank 0 saved; seen about once in ten idle runs, far more often beside another
+        # MindSpore process — twice in a row once, beside a training run; also before this project changed
+        # anything here). A clean run is required, within three tries.
         shutil.rmtree(out)
         e["MS_SCHED_PORT"] = str(free_port())
         res = subprocess.run(cmd, cwd=tmp_path, env=e, capture_output=True, text=True, timeout=400)
