@@ -123,8 +123,8 @@ def render_offline(page: str) -> str:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if not browser:
         pytest.skip("no chromium (scripts/setup.sh installs Debian's chromium package)")
-    if os.geteuid() != 0 or not shutil.which("unshare"):
-        pytest.skip("cannot take the network away from the browser (needs root and unshare)")
+    if os.geteuid() != 0 or not shutil.which("unshare") or subprocess.run(["unshare", "-n", "true"]).returncode:
+        pytest.skip("cannot take the network away from the browser (needs root and unshare -n)")
     res = subprocess.run(["unshare", "-n", browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
                           f"file://{os.path.abspath(page)}"], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
