@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFont
 
-from src.data.render import (_curve, _dot_matrix, _edge_distractor, _text_mask, find_backgrounds, find_fonts, load_words,
-                             render_word, sample_text, write_mjsynth)
+from src.config import ConfigError, load_config
+from src.data.pipeline import SourceOptions, build_source
+from src.data.render import (SHORT_WORD, _curve, _dot_matrix, _edge_distractor, _text_mask, find_backgrounds, find_fonts,
+                             load_words, render_word, sample_text, short_words, write_mjsynth)
 from src.data.synth import MJSynthSource
 
 
@@ -119,3 +121,36 @@ def test_random_strings_mix_digits_into_letters_only_sometimes():
     texts = [sample_text(rng, ("word",)) for _ in range(3000)]
     mixed = [t for t in texts if any(c.isdigit() for c in t) and any(c.isalpha() for c in t)]
     assert 0.02 * len(texts) < len(mixed) < 0.08 * len(texts)
+
+
+def test_short_word_share_moves_draws_to_short_words_and_is_off_by_default():
+    words = ("cat", "ox", "dog", "encyclopaedia", "hippopotamus", "sesquipedalian", "transmogrify", "wonderfully")
+    short = short_words(words)
+    assert short == ("cat", "ox", "dog")
+
+    def draws(share: float) -> list:
+        rng = random.Random(7)
+        return [sample_text(rng, words, short=short, short_share=share) for _ in range(4000)]
+
+    plain = [sample_text(r, words) for r in [random.Random(7)] for _ in range(4000)]
+    assert draws(0.0) == plain                      # share 0: exactly the stream of the renderer without it
+
+    def short_fraction(texts: list) -> float:
+        from_dict = [t for t in texts if t.lower() in words]
+        return sum(len(t) <= SHORT_WORD for t in from_dict) / len(from_dict)
+
+    assert short_fraction(plain) < 0.5              # 3 of 8 words are short: 3/8 of uniform draws
+    assert 0.71 < short_fraction(draws(0.6)) < 0.79  # expected 0.6 + 0.4 * 3/8 = 0.75 (~2,900 draws: +-0.01)
+
+
+def test_rendered_short_words_reaches_the_training_renderer(charset):
+    cfg = load_config(["--rendered_short_words=0.5", "--rendered_num_samples=400"])
+    options = SourceOptions.from_config(cfg)
+    source = build_source("rendered", "", charset, options, training=True)
+    labels = [source.label(i) for i in range(len(source))]
+    plain = build_source("rendered", "", charset, SourceOptions.from_config(load_config(["--rendered_num_samples=400"])),
+                         training=True)
+    share = lambda ls: sum(len(t) <= SHORT_WORD for t in ls) / len(ls)  # noqa: E731
+    assert share(labels) > share([plain.label(i) for i in range(len(plain))]) + 0.2
+    with pytest.raises(ConfigError, match="rendered_short_words must be in"):
+        load_config(["--rendered_short_words=1.5"])

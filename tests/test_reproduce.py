@@ -96,3 +96,20 @@ def test_the_shipping_rule_needs_the_average_and_every_set_within_a_point():
     lower_average = {k: (c - t // 200, t) for k, (c, t) in old.items()}  # each half a point lower
     assert not ship_verdict(lower_average, old)[0]
     assert ship_verdict({}, old) == (False, ["no test set scored by both models"])
+
+
+def test_the_project_recipes_load_and_keep_the_chain_s_rules():
+    """Every configs/reproduce stage is a valid config that trains on train splits only, keeps a hold-out to pick
+    its release, and holds out the same crops as every other stage (else a later stage trains on them)."""
+    from reproduce import stage_files
+    from src.config import load_config
+
+    recipes = stage_files(os.path.join(ROOT, "configs", "reproduce"))
+    assert [os.path.basename(r) for r in recipes][:2] == ["stage1.yaml", "stage2.yaml"]
+    configs = [load_config([f"--config_path={r}"]) for r in recipes]
+    for recipe, cfg in zip(recipes, configs):
+        assert cfg.holdout_fraction > 0, recipe
+        assert "iiit5k" not in cfg.train_dataset and "ic13" not in cfg.train_dataset, recipe
+        assert not cfg.pretrained, f"{recipe}: the chain passes the previous release itself"
+    assert len({(c.holdout_seed, c.holdout_fraction) for c in configs}) == 1
+    assert len({c.seed for c in configs}) == len(configs), "each stage renders new words"

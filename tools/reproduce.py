@@ -57,7 +57,7 @@ def run(cmd: Sequence[str], log_path: Optional[str] = None) -> str:
     print("+ " + " ".join(cmd), flush=True)
     out = []
     with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
-        log = open(log_path, "a", encoding="utf-8") if log_path else None
+        log = open(log_path, "a", encoding="utf-8", buffering=1) if log_path else None  # line by line: watch it run
         for line in proc.stdout:
             sys.stdout.write(line)
             out.append(line)

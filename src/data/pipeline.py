@@ -44,13 +44,15 @@ class SourceOptions:
     interpolation: str = "bilinear"           # resize_interpolation
     keep_aspect_ratio: bool = False
     line_words: int = 1                       # rendered_line_words
+    short_share: float = 0.0                  # rendered_short_words
 
     @classmethod
     def from_config(cls, cfg: Config) -> "SourceOptions":
         set_pixel_limit(cfg.max_image_pixels)  # every reader of this process refuses larger images
         return cls((cfg.image_height, cfg.image_width), cfg.max_text_length, cfg.rendered_num_samples, cfg.seed,
                    cfg.rendered_fonts, cfg.rendered_words, cfg.rendered_backgrounds,
-                   model_interpolation(cfg.resize_interpolation), cfg.keep_aspect_ratio, cfg.rendered_line_words)
+                   model_interpolation(cfg.resize_interpolation), cfg.keep_aspect_ratio, cfg.rendered_line_words,
+                   cfg.rendered_short_words)
 
     def source_kwargs(self, charset: Charset) -> dict:
         """The keyword arguments every :class:`WordSource` takes."""
@@ -73,7 +75,8 @@ def build_source(name: str, path: str, charset: Charset, options: SourceOptions,
         seed = options.seed if training else options.seed + 7919  # a held-out stream for evaluation
         return RenderedSource(options.rendered_num_samples, epoch=epoch if training else 0, seed=seed,
                               fonts=options.fonts, words=options.words, backgrounds=options.backgrounds,
-                              line_words=options.line_words, filter_labels=True, **common)
+                              line_words=options.line_words, short_share=options.short_share if training else 0.0,
+                              filter_labels=True, **common)
     if name == "lmdb":
         return LmdbSource(path, filter_labels=keep, **common)
     if name in BENCHMARKS:
