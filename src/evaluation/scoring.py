@@ -10,6 +10,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -74,7 +75,16 @@ class Prediction:
     correct: bool
     readable: bool
     confidence: float
-    chars: Tuple[CharProb, ...] = ()
+    log_probs: Optional[np.ndarray] = field(default=None, repr=False)   # [T, C]: what ``chars`` is computed from
+    charset: Optional[Charset] = field(default=None, repr=False)
+
+    @cached_property
+    def chars(self) -> Tuple[CharProb, ...]:
+        """Per-character probabilities of ``text`` (the CTC alignment of :mod:`src.decoding.confidence`),
+        computed when first asked for: scoring alone never pays for them."""
+        if not self.readable or self.log_probs is None or self.charset is None:
+            return ()
+        return char_probs(self.log_probs, self.text, self.charset)
 
     @property
     def min_char_prob(self) -> float:
@@ -93,9 +103,8 @@ class Outputs:
     log_probs: List[np.ndarray] = field(default_factory=list)   # one [T, C] array per sample
 
     def predictions(self, metric: WordAccuracy, confidences: Sequence[float], charset: Charset) -> List[Prediction]:
-        """The samples as scored in ``metric`` (by :meth:`score`), with per-character probabilities."""
-        return [Prediction(i, key, label, raw, text, ok, readable, conf,
-                           char_probs(lp, text, charset) if readable else ())
+        """The samples as scored in ``metric`` (by :meth:`score`), with per-character probabilities on demand."""
+        return [Prediction(i, key, label, raw, text, ok, readable, conf, lp, charset)
                 for i, ((key, label, text, ok), raw, readable, conf, lp)
                 in enumerate(zip(metric.records, self.raw_labels, self.readable, confidences, self.log_probs))]
 
