@@ -47,7 +47,8 @@ def rank_logs(out):
 
 
 def checksums(logs):
-    return {r: re.search(r"parameter checksum (\S+)", t).group(1) for r, t in logs.items()}
+    """Each rank's parameter checksum at the end of its last run (a resumed run appends to its log)."""
+    return {r: float(re.findall(r"parameter checksum (\S+)", t)[-1]) for r, t in logs.items()}
 
 
 def first_keys(text):

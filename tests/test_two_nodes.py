@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT
-from tests.test_distributed import first_keys, free_port, rank_logs
+from tests.test_distributed import checksums, first_keys, free_port, rank_logs
 
 SUFFIX = str(os.getpid() % 10000)
 NODES = [(f"crnn{SUFFIX}a", f"cr{SUFFIX}a", "10.231.7.1"), (f"crnn{SUFFIX}b", f"cr{SUFFIX}b", "10.231.7.2")]
@@ -110,11 +110,6 @@ def finish(procs, timeout=400):
     return outputs
 
 
-def checksum_values(out):
-    """Each rank's parameter checksum at the end of its last run (a resumed run appends to its log)."""
-    return {r: float(re.findall(r"parameter checksum (\S+)", text)[-1]) for r, text in rank_logs(out).items()}
-
-
 def test_two_hosts_through_mpirun_and_two_nodes_through_msrun_resumed_land_on_the_same_weights(nodes, tiny, tmp_path):
     # mpirun across the two hosts: 4 steps without a stop
     agent = tmp_path / "netns-agent"
@@ -138,7 +133,7 @@ def test_two_hosts_through_mpirun_and_two_nodes_through_msrun_resumed_land_on_th
     logs = rank_logs(straight)
     assert "rank 1 at 10.231.7.2" in logs[0]                              # rank 1 ran on the other host
     assert not first_keys(logs[0]) & first_keys(logs[1])                  # disjoint shards across the hosts
-    reference = checksum_values(straight)
+    reference = checksums(rank_logs(straight))
     assert reference[0] == reference[1]
 
     # msrun on two nodes: stopped after 2 steps, then --resume=auto on both nodes up to 4
@@ -150,7 +145,7 @@ def test_two_hosts_through_mpirun_and_two_nodes_through_msrun_resumed_land_on_th
     logs = rank_logs(out)
     assert all("resumed from " in logs[r] and "(global step 2)" in logs[r] for r in (0, 1))
     assert not first_keys(logs[0]) & first_keys(logs[1])
-    resumed = checksum_values(out)
+    resumed = checksums(rank_logs(out))
     assert resumed[0] == resumed[1]                                       # identical weights on both nodes
     # = the run that never stopped (a step less would be ~2e-4 away; mpirun and msrun sum in another order)
     assert resumed[0] == pytest.approx(reference[0], rel=1e-6)
@@ -231,7 +226,7 @@ def test_one_two_node_step_equals_a_single_process_on_the_union_batch(nodes, tin
     out = str(tmp_path / "dist")
     results = finish(msrun_nodes(tmp_path, tiny, out, free_port(), "--epoch_size=1", *common))
     assert [rc for rc, _ in results] == [0, 0], results[0][1][-3000:] + results[1][1][-3000:]
-    assert len(set(checksum_values(out).values())) == 1
+    assert len(set(checksums(rank_logs(out)).values())) == 1
 
     def single(folder, *extra):
         args = ["--train_dataset=synth", f"--train_dataset_path={tiny}", f"--save_checkpoint_path={folder}",

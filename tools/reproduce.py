@@ -60,6 +60,7 @@ def run(cmd: Sequence[str], log_path: Optional[str] = None) -> str:
         log = open(log_path, "a", encoding="utf-8", buffering=1) if log_path else None  # line by line: watch it run
         for line in proc.stdout:
             sys.stdout.write(line)
+            sys.stdout.flush()
             out.append(line)
             if log:
                 log.write(line)
