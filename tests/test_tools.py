@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import ROOT
-from tools.plot_curve import read_points
+from tools.plot_curve import chains, read_points
 
 pytestmark = pytest.mark.system  # every test here starts train/eval/export/infer subprocesses
 
@@ -70,6 +70,16 @@ def test_curve_draws_one_line_per_evaluated_set(tmp_path):
     assert read_points([runs], "ic15") == [(100.0, 40.0), (200.0, 50.0)]
     res = subprocess.run([sys.executable, "tools/plot_curve.py", runs, "--dataset", "iiit5k,ic15,svt",
                           "--output", str(tmp_path / "c.png")], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0 and "(3 points, 2 lines)" in res.stdout, res.stderr
+
+
+def test_curve_draws_two_chains_apart(tmp_path):
+    old = write_metrics(tmp_path / "old.jsonl", [{"images_seen": 100, "dataset": "iiit5k", "accuracy": 0.6},
+                                                  {"images_seen": 200, "dataset": "iiit5k", "accuracy": 0.7}])
+    new = write_metrics(tmp_path / "new=1.jsonl", [{"images_seen": 50, "dataset": "iiit5k", "accuracy": 0.65}])
+    assert chains([f"old={old}", f"new={new}@100", new]) == {"old": [old], "new": [new + "@100"], "": [new]}
+    res = subprocess.run([sys.executable, "tools/plot_curve.py", f"old={old}", f"new={new}@100", "--output",
+                          str(tmp_path / "c.png")], cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0 and "(3 points, 2 lines)" in res.stdout, res.stderr
 
 
