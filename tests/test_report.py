@@ -235,3 +235,12 @@ def test_recognizer_read_gives_the_predicted_words_with_their_characters(tmp_pat
     chars = readings[0].chars
     assert [(c.char, c.start, c.end) for c in chars] == [("a", 3, 5), ("b", 9, 10)]
     assert readings[0].min_char_prob == pytest.approx(chars[1].prob) and chars[1].prob < chars[0].prob
+
+
+def test_the_case_table_appears_only_where_labels_show_more_than_one_case():
+    from src.evaluation.report import case_breakdown
+
+    mixed = [prediction(i, label, text) for i, (label, text) in enumerate(READINGS)]
+    assert [g.name for g in case_breakdown(mixed)] == ["lower", "UPPER", "Title", "no letters"]
+    lowered = [prediction(i, label.lower(), text) for i, (label, text) in enumerate(READINGS)]
+    assert case_breakdown(lowered) == []            # lower + "no letters": one case, no table

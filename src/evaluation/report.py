@@ -68,6 +68,13 @@ class Thumbnails:
         return rel.replace(os.sep, "/")
 
 
+def case_breakdown(predictions: Sequence[Prediction]) -> List[analysis.Group]:
+    """Accuracy by the case the label was written in; empty when the labels show a single case (a loader that
+    lower-cases, as SVT's): one row would only repeat the set's accuracy."""
+    groups = analysis.breakdown(predictions, lambda p: analysis.label_case(p.raw_label), CASE_ORDER)
+    return groups if sum(g.name != "no letters" for g in groups) > 1 else []
+
+
 def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "set"
 
@@ -102,7 +109,7 @@ def decoder_view(result: SetResult, decoder: str, folder: str, thumbs: Thumbnail
         "name": decoder, "accuracy": metric.accuracy, "correct": metric.correct, "total": metric.total,
         "by_length": by_length,
         "by_kind": analysis.breakdown(predictions, lambda p: analysis.label_kind(p.label), KIND_ORDER),
-        "by_case": analysis.breakdown(predictions, lambda p: analysis.label_case(p.raw_label), CASE_ORDER),
+        "by_case": case_breakdown(predictions),
         "confusions": [{"op": analysis.describe_operation(op), "kind": op[0], "count": n}
                        for op, n in analysis.confusions(predictions, case_sensitive)],
         "errors": [sample_view(p, thumbs, result) for p in errors[:max_errors]],
