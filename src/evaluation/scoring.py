@@ -75,8 +75,8 @@ class Prediction:
     correct: bool
     readable: bool
     confidence: float
-    log_probs: Optional[np.ndarray] = field(default=None, repr=False)   # [T, C]: what ``chars`` is computed from
-    charset: Optional[Charset] = field(default=None, repr=False)
+    log_probs: Optional[np.ndarray] = field(default=None, repr=False, compare=False)   # [T, C]: ``chars``' source
+    charset: Optional[Charset] = field(default=None, repr=False, compare=False)
 
     @cached_property
     def chars(self) -> Tuple[CharProb, ...]:
