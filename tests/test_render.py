@@ -132,7 +132,8 @@ def test_short_word_share_moves_draws_to_short_words_and_is_off_by_default():
         rng = random.Random(7)
         return [sample_text(rng, words, short=short, short_share=share) for _ in range(4000)]
 
-    plain = [sample_text(r, words) for r in [random.Random(7)] for _ in range(4000)]
+    rng = random.Random(7)
+    plain = [sample_text(rng, words) for _ in range(4000)]   # the renderer's call without the new arguments
     assert draws(0.0) == plain                      # share 0: exactly the stream of the renderer without it
 
     def short_fraction(texts: list) -> float:
