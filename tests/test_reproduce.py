@@ -13,7 +13,7 @@ from tests.test_benchmarks_real import write_icdar
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-from reproduce import data_paths, ship_verdict  # noqa: E402
+from reproduce import WallClock, data_paths, ship_verdict  # noqa: E402
 
 WORDS = ["cab", "bed", "ace", "dab", "fed", "bad", "cafe", "face", "bead", "deaf", "fade", "decaf"] * 2
 
@@ -60,6 +60,7 @@ def test_two_stages_run_in_order_from_each_others_release_and_are_skipped_once_d
     stage1 = json.loads((runs / "stage1" / "stage.json").read_text())
     stage2 = json.loads((runs / "stage2" / "stage.json").read_text())
     assert 0.0 <= stage1["holdout_accuracy"] <= 1.0 and set(stage2["test_sets"]) >= {"ic15", "svt"}
+    assert stage1["sittings"] == 1 and stage1["training_seconds"] > 0
     assert stage2["test_sets"]["ic15"]["total"] == len(WORDS)
     train2 = (runs / "stage2" / "train.log").read_text()
     assert f"pretrained weights from {runs / 'stage1' / 'release.ckpt'}" in train2
@@ -78,6 +79,18 @@ def test_a_later_stage_alone_needs_the_earlier_one(tmp_path):
         (recipes / f"stage{n}.yaml").write_text(RECIPE.format(lr=0.001, seed=n))
     with pytest.raises(SystemExit, match="stage1 has not run yet"):
         main([f"--recipes={recipes}", f"--runs={tmp_path}", "--stages=2"])
+
+
+def test_the_wall_clock_adds_every_sitting_and_closes_a_killed_one_at_its_last_log_line(tmp_path):
+    clock = WallClock(str(tmp_path))
+    clock.start(100.0)                      # killed: no stop(); its last output line was written at t=150
+    (tmp_path / "train.log").write_text("epoch 1/2 step 10/20 ...\n")
+    os.utime(tmp_path / "train.log", (150.0, 150.0))
+    again = WallClock(str(tmp_path))        # the next sitting, read back from wallclock.json
+    again.start(1000.0)
+    again.stop(1100.0)
+    assert again.spans == [[100.0, 150.0], [1000.0, 1100.0]] and again.seconds == 150.0
+    assert WallClock(str(tmp_path)).seconds == 150.0
 
 
 def test_data_paths_move_each_recipe_folder_under_the_data_root(tmp_path):

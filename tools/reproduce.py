@@ -8,9 +8,10 @@ Stage N is ``python train.py --config_path=configs/reproduce/stageN.yaml --resum
 started from stage N-1's release (``--pretrained``). Its release is the network of the epoch with the best
 hold-out accuracy (``best.ckpt``: 5% of the real *train* crops, never a test image), written as
 ``RUNS/stageN/release.ckpt`` and scored on every test set under ``--data`` for the record (``stage.json``).
-A stage with a ``stage.json`` is done and skipped; an interrupted stage resumes where it stopped. The last
-stage's release is copied to ``RUNS/release.ckpt``; ``--compare`` scores a second model (default: the shipped
-one) and applies the shipping rule: crop-weighted average at least the old one's, no set more than 1 point below.
+A stage with a ``stage.json`` is done and skipped; an interrupted stage resumes where it stopped (its training
+wall clock adds every sitting: ``wallclock.json``). The last stage's release is copied to ``RUNS/release.ckpt``;
+``--compare`` scores a second model (default: the shipped one) and applies the shipping rule: crop-weighted
+average at least the old one's, no set more than 1 point below.
 """
 from __future__ import annotations
 
@@ -83,6 +84,42 @@ def score(python: str, checkpoint: str, data: str) -> Dict[str, Tuple[int, int]]
     return results
 
 
+class WallClock:
+    """The training wall clock of one stage over every invocation (``RUNS/stageN/wallclock.json``).
+
+    Each invocation appends ``[start, end]``. One that was killed has no end: the next invocation closes it at
+    the time ``train.log`` was last written (its output is copied there line by line), so a stage resumed over
+    several sittings reports its whole training time, not only the last sitting's.
+    """
+
+    def __init__(self, folder: str) -> None:
+        self.path = os.path.join(folder, "wallclock.json")
+        self.log = os.path.join(folder, "train.log")
+        self.spans: List[List[Optional[float]]] = []
+        if os.path.isfile(self.path):
+            with open(self.path, encoding="utf-8") as f:
+                self.spans = json.load(f)
+
+    def _save(self) -> None:
+        with open(self.path, "w", encoding="utf-8") as f:
+            json.dump(self.spans, f)
+
+    def start(self, now: float) -> None:
+        if self.spans and self.spans[-1][1] is None:   # the previous sitting was killed
+            last = os.path.getmtime(self.log) if os.path.isfile(self.log) else self.spans[-1][0]
+            self.spans[-1][1] = max(self.spans[-1][0], min(last, now))
+        self.spans.append([now, None])
+        self._save()
+
+    def stop(self, now: float) -> None:
+        self.spans[-1][1] = now
+        self._save()
+
+    @property
+    def seconds(self) -> float:
+        return sum(end - start for start, end in self.spans if end is not None)
+
+
 def holdout_best(folder: str) -> Optional[float]:
     path = os.path.join(folder, "best.json")
     if not os.path.isfile(path):
@@ -139,21 +176,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                f"--save_checkpoint_path={folder}", "--resume=auto", f"--train_dataset_path={data_paths(recipe, data)}"]
         if release:
             cmd.append(f"--pretrained={release}")
-        start = time.time()
+        clock = WallClock(folder)
+        clock.start(time.time())
         run(cmd + extra, os.path.join(folder, "train.log"))
-        seconds = time.time() - start
+        clock.stop(time.time())
         best = os.path.join(folder, "best.ckpt")
         if not os.path.isfile(best):
             raise SystemExit(f"error: {name} wrote no {best} (its recipe needs holdout_fraction > 0)")
         release = os.path.join(folder, "release.ckpt")
         run([args.python, "tools/release_checkpoint.py", f"--checkpoint_path={best}", f"--output={release}"])
         sets = {} if args.no_eval else score(args.python, release, data)
-        info = {"recipe": os.path.abspath(recipe), "seconds_this_invocation": round(seconds),
+        info = {"recipe": os.path.abspath(recipe), "training_seconds": round(clock.seconds),
+                "sittings": len(clock.spans),
                 "holdout_accuracy": holdout_best(folder), "release": release,
                 "test_sets": {k: {"correct": c, "total": t} for k, (c, t) in sets.items()}}
         with open(record, "w", encoding="utf-8") as f:
             json.dump(info, f, indent=2)
-        print(f"{name}: hold-out {info['holdout_accuracy']}, {seconds / 60:.0f} min; "
+        print(f"{name}: hold-out {info['holdout_accuracy']}, {clock.seconds / 60:.0f} min of training; "
               + ", ".join(f"{k} {100 * c / t:.2f}" for k, (c, t) in sets.items()), flush=True)
     if release is None:
         raise SystemExit("error: no stage ran")
