@@ -83,6 +83,25 @@ def test_curve_draws_two_chains_apart(tmp_path):
     assert res.returncode == 0 and "(3 points, 2 lines)" in res.stdout, res.stderr
 
 
+def test_curve_plots_rendered_and_real_counts_in_panels_and_refuses_an_entry_without_them(tmp_path):
+    mixed = write_metrics(tmp_path / "mix.jsonl", [
+        {"images_seen": 100, "rendered": 60, "real": 40, "dataset": "iiit5k", "accuracy": 0.5},
+        {"images_seen": 200, "rendered": 120, "real": 80, "dataset": "iiit5k", "accuracy": 0.6}])
+    assert read_points([mixed], "iiit5k", "real") == [(40.0, 50.0), (80.0, 60.0)]
+    out = tmp_path / "split.png"
+    res = subprocess.run([sys.executable, "tools/plot_curve.py", mixed, "--x", "rendered,real", "--output", str(out)],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0 and "2 panels" in res.stdout, res.stderr
+    assert Image.open(out).size == (1520, 440)
+    plain = write_metrics(tmp_path / "plain.jsonl", [{"images_seen": 100, "dataset": "iiit5k", "accuracy": 0.5}])
+    res = subprocess.run([sys.executable, "tools/plot_curve.py", mixed, plain, "--x", "real", "--output", str(out)],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 1 and f"{plain} line 1: no 'real' count" in res.stderr
+    res = subprocess.run([sys.executable, "tools/plot_curve.py", mixed, "--x", "steps", "--output", str(out)],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 2 and "unknown ['steps']" in res.stderr
+
+
 def test_eval_curve_scores_each_checkpoint_on_each_set(tmp_path, iiit5k_dir):
     from src import checkpoint
     from src.model import CRNN

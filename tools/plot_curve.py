@@ -4,6 +4,8 @@
     python tools/plot_curve.py runs/cpu1/metrics.jsonl runs/cpu2/metrics.jsonl@128000 ...   # cpu2 fine-tunes cpu1
     python tools/plot_curve.py old=docs/curves/old_chain.jsonl new=stage1/curve.jsonl new=stage2/curve.jsonl@193920 \
         --dataset iiit5k,ic15 --output chains.png    # two chains side by side: one line per chain and set
+    python tools/plot_curve.py old=docs/curves/old_chain.jsonl new=docs/curves/new_chain.jsonl --x rendered,real \
+        --output split.png                           # one panel per count: rendered words and real crops apart
 """
 import argparse
 import json
@@ -16,17 +18,24 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def read_points(paths: List[str], dataset: str = "iiit5k") -> List[Tuple[float, float]]:
-    """(images seen, accuracy %) on ``dataset`` from each file; ``PATH@N`` shifts a file by N images (a fine-tuning
-    run). A run logs several sets (``holdout``, ``iiit5k``): one curve is one set."""
+X_AXES = {"images_seen": "training images seen", "rendered": "rendered words seen", "real": "real crops seen"}
+
+
+def read_points(paths: List[str], dataset: str = "iiit5k", x: str = "images_seen") -> List[Tuple[float, float]]:
+    """(x, accuracy %) on ``dataset`` from each file; ``PATH@N`` shifts a file by N (a fine-tuning run). A run logs
+    several sets (``holdout``, ``iiit5k``): one curve is one set. ``x`` is the count on the horizontal axis:
+    ``images_seen``, or ``rendered`` / ``real`` (written by chains that mix the two; an entry without it is an error,
+    not a point left out)."""
     points = []
     for spec in paths:
         path, _, offset = spec.partition("@")
         with open(path, encoding="utf-8") as f:
-            for line in f:
+            for number, line in enumerate(f, 1):
                 entry = json.loads(line)
                 if "accuracy" in entry and entry.get("dataset", dataset) == dataset:
-                    points.append((float(entry["images_seen"]) + float(offset or 0), 100.0 * float(entry["accuracy"])))
+                    if x not in entry:
+                        raise ValueError(f"{path} line {number}: no {x!r} count to plot against")
+                    points.append((float(entry[x]) + float(offset or 0), 100.0 * float(entry["accuracy"])))
     return sorted(points)
 
 
@@ -50,38 +59,57 @@ def main() -> int:
     parser.add_argument("--dataset", default="iiit5k",
                         help="evaluated set(s) to plot, comma-separated: one line each (iiit5k, holdout, ic15, ...)")
     parser.add_argument("--reference", action="append", default=[], help="label=value horizontal line (percent)")
+    parser.add_argument("--x", default="images_seen",
+                        help="horizontal axis, comma-separated for one panel each: " + ", ".join(X_AXES))
     args = parser.parse_args()
+    axes_x = args.x.split(",")
+    unknown = [x for x in axes_x if x not in X_AXES]
+    if unknown:
+        parser.error(f"--x: unknown {unknown}; choose from {', '.join(X_AXES)}")
     groups = chains(args.metrics)
-    series = {(chain, name): read_points(files, name) for chain, files in groups.items()
-              for name in args.dataset.split(",")}
-    series = {key: pts for key, pts in series.items() if pts}
-    if not series:
+    try:
+        panels = [{(chain, name): read_points(files, name, x) for chain, files in groups.items()
+                   for name in args.dataset.split(",")} for x in axes_x]
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    panels = [{key: pts for key, pts in series.items() if pts} for series in panels]
+    if not panels[0]:
         print("error: no accuracy entries in the metrics files", file=sys.stderr)
         return 1
-    points = [p for pts in series.values() for p in pts]
-    fig, ax = plt.subplots(figsize=(7.6, 4.4), dpi=100)
-    colours = {name: f"C{i}" for i, name in enumerate(args.dataset.split(","))}   # a set keeps its colour
-    styles = {chain: ("-", "--", ":", "-.")[i % 4] for i, chain in enumerate(groups)}  # a chain its line style
-    for (chain, name), pts in series.items():
-        xs, ys = zip(*pts)
-        ax.plot(xs, ys, styles[chain], marker="o", ms=4, color=colours[name], label=f"{chain} {name}".strip())
-        if len(groups) == 1:   # numbers on the points only while they stay readable
-            for x, y in pts:
-                ax.annotate(f"{y:.1f}", (x, y), textcoords="offset points", xytext=(3, 5), fontsize=7)
-    for label, value in (r.split("=", 1) for r in args.reference):
-        ax.axhline(float(value), color="#c85050", lw=0.8)
-        ax.text(0, float(value), f" {label} {float(value):.1f}%", color="#c85050", fontsize=8, va="bottom")
-    ax.set_xlabel("training images seen")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_title(args.title, fontsize=10)
-    ax.grid(alpha=0.3)
-    if len(series) > 1:
-        ax.legend(fontsize=8)
+    fig, axes = plt.subplots(1, len(axes_x), figsize=(7.6 * len(axes_x), 4.4), dpi=100, sharey=True, squeeze=False)
+    for ax, x, series in zip(axes[0], axes_x, panels):
+        draw_panel(ax, series, len(groups), args.dataset.split(","), list(groups), args.reference)
+        ax.set_xlabel(X_AXES[x])
+    axes[0][0].set_ylabel("accuracy (%)")
+    fig.suptitle(args.title, fontsize=10)
     fig.tight_layout()
     fig.savefig(args.output)
     plt.close(fig)
-    print(f"wrote {args.output} ({len(points)} points, {len(series)} line{'s' if len(series) > 1 else ''})")
+    points = sum(len(pts) for pts in panels[0].values())
+    lines = len(panels[0])
+    print(f"wrote {args.output} ({points} points, {lines} line{'s' if lines > 1 else ''}"
+          + (f", {len(panels)} panels" if len(panels) > 1 else "") + ")")
     return 0
+
+
+def draw_panel(ax, series: Dict[Tuple[str, str], List[Tuple[float, float]]], num_chains: int, sets: List[str],
+               chain_names: List[str], references: List[str]) -> None:
+    """One axis: a colour per evaluated set, a line style per chain, the reference lines."""
+    colours = {name: f"C{i}" for i, name in enumerate(sets)}   # a set keeps its colour
+    styles = {chain: ("-", "--", ":", "-.")[i % 4] for i, chain in enumerate(chain_names)}  # a chain its line style
+    for (chain, name), pts in series.items():
+        xs, ys = zip(*pts)
+        ax.plot(xs, ys, styles[chain], marker="o", ms=4, color=colours[name], label=f"{chain} {name}".strip())
+        if num_chains == 1:   # numbers on the points only while they stay readable
+            for x, y in pts:
+                ax.annotate(f"{y:.1f}", (x, y), textcoords="offset points", xytext=(3, 5), fontsize=7)
+    for label, value in (r.split("=", 1) for r in references):
+        ax.axhline(float(value), color="#c85050", lw=0.8)
+        ax.text(0, float(value), f" {label} {float(value):.1f}%", color="#c85050", fontsize=8, va="bottom")
+    ax.grid(alpha=0.3)
+    if len(series) > 1:
+        ax.legend(fontsize=8)
 
 
 if __name__ == "__main__":
