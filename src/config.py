@@ -36,6 +36,7 @@ CHOICES = {
     "backend": ("auto", "mindspore"),
     "resize_interpolation": ("", "bilinear", "area"),  # empty: the model's own (data.transforms.model_interpolation)
     "int8": ("none", "static", "dynamic", "auto"),
+    "augment_strength": ("mild", "strong"),
     "train_eval_dataset": DATASETS,
     "eval_dataset": DATASETS + ("all",),
 }

@@ -7,7 +7,7 @@ from PIL import Image, ImageFont
 
 from src.config import ConfigError, load_config
 from src.data.pipeline import SourceOptions, build_source
-from src.data.render import (SHORT_WORD, _curve, _dot_matrix, _edge_distractor, _text_mask, find_backgrounds, find_fonts,
+from src.data.render import (SHORT_WORD, bend_on_arc, _dot_matrix, _edge_distractor, _text_mask, find_backgrounds, find_fonts,
                              load_words, render_word, sample_text, short_words, write_mjsynth)
 from src.data.synth import MJSynthSource
 
@@ -60,7 +60,7 @@ def test_letter_spacing_widens_the_word_by_the_tracking():
 def test_curve_grows_the_canvas_and_keeps_every_dark_pixel():
     img = np.full((40, 120, 3), 255, np.float32)
     img[15:25, 10:110] = 0                                       # a dark bar across the word
-    out = _curve(img, random.Random(0))
+    out = bend_on_arc(img, random.Random(0))
     assert out.shape[0] > img.shape[0] and out.shape[1] == img.shape[1]
     assert abs((out < 128).sum() - (img < 128).sum()) < 0.1 * (img < 128).sum()
 

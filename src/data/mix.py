@@ -99,6 +99,7 @@ class MixPart:
     length: int
     per_batch: int
     augment: bool = False
+    augment_strength: str = "mild"   # data.augment.STRENGTHS
     _cache: Dict[int, WordSource] = field(default_factory=dict)
 
     def source(self, epoch: int) -> WordSource:
@@ -107,6 +108,13 @@ class MixPart:
                 self._cache.pop(min(self._cache))
             self._cache[epoch] = self.source_for_epoch(epoch)
         return self._cache[epoch]
+
+
+def augmented(part: MixPart) -> str:
+    """How a part's summary says it is augmented ("" when it is not; the strength when not the default)."""
+    if not part.augment:
+        return ""
+    return " (augmented)" if part.augment_strength == "mild" else f" (augmented, {part.augment_strength})"
 
 
 class MixedSource(WordSource):
@@ -164,12 +172,11 @@ class MixedSource(WordSource):
         spec = self.parts[part]
         image, label, length, status, _ = spec.source(epoch)[i]
         if spec.augment and status == STATUS_OK:
-            image = augment(image, np.random.default_rng((self.seed, part, epoch, i)))
+            image = augment(image, np.random.default_rng((self.seed, part, epoch, i)), spec.augment_strength)
         return image, label, length, status, np.int32(index)
 
     def summary(self) -> str:
-        shares = ", ".join(f"{p.name} {p.per_batch}/{self.batch_size}{' (augmented)' if p.augment else ''}"
-                           for p in self.parts)
+        shares = ", ".join(f"{p.name} {p.per_batch}/{self.batch_size}{augmented(p)}" for p in self.parts)
         return f"mix: {shares} per batch; one epoch = {self.batches_per_epoch} batches (a pass over {self.parts[0].name})"
 
     def global_batch_indices(self, first_batch: int, num_batches: int, stride: int = 1) -> np.ndarray:

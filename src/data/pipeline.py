@@ -122,7 +122,8 @@ def build_training_source(cfg: Config, charset: Charset) -> Tuple[WordSource, Op
         if real and cfg.holdout_fraction > 0:
             source, held = split_holdout(source, cfg.holdout_fraction, cfg.holdout_seed or cfg.seed)
             holdouts.append(held)
-        parts.append(MixPart(name, lambda e, s=source: s, len(source), count, augment=real and cfg.augment))
+        parts.append(MixPart(name, lambda e, s=source: s, len(source), count, augment=real and cfg.augment,
+                             augment_strength=cfg.augment_strength))
     holdout = None
     if holdouts:
         holdout = IndexedSource([(h, np.arange(len(h))) for h in holdouts], "holdout")

@@ -24,7 +24,7 @@ import re
 import sys
 import time
 from functools import lru_cache
-from typing import Any, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -360,13 +360,13 @@ def render_word(text: str, rng: random.Random, fonts: Sequence[str], photos: Seq
     if rng.random() < 0.3:
         img = _shading(img, rng)
     if rng.random() < 0.08:
-        img = _curve(img, rng)
+        img = bend_on_arc(img, rng)
     img = _geometric(img, rng)
     img = _degrade(img, rng)
     return img
 
 
-def _curve(img: np.ndarray, rng: random.Random) -> np.ndarray:
+def bend_on_arc(img: np.ndarray, rng: Union[random.Random, np.random.Generator]) -> np.ndarray:
     """Text on an arc (as on round signs and logos): each column shifts vertically along a parabola.
 
     The image grows by the arc's height so that no glyph is cut.
