@@ -81,6 +81,34 @@ def test_a_later_stage_alone_needs_the_earlier_one(tmp_path):
         main([f"--recipes={recipes}", f"--runs={tmp_path}", "--stages=2"])
 
 
+def test_start_from_runs_a_later_stage_from_a_release_made_elsewhere(tmp_path, monkeypatch):
+    import reproduce
+
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    for n in (1, 2, 3):
+        (recipes / f"stage{n}.yaml").write_text(RECIPE.format(lr=0.001, seed=n))
+    release = tmp_path / "stage1_release.ckpt"
+    release.write_bytes(b"weights")
+    commands = []
+
+    def first_command_only(cmd, log_path=None):
+        commands.append(list(cmd))
+        raise KeyboardInterrupt   # stop before training: the command is what is checked
+
+    monkeypatch.setattr(reproduce, "run", first_command_only)
+    base = [f"--recipes={recipes}", f"--runs={tmp_path / 'runs'}", "--stages=2"]
+    with pytest.raises(KeyboardInterrupt):
+        reproduce.main(base + [f"--start_from={release}"])
+    assert f"--config_path={recipes / 'stage2.yaml'}" in commands[0]
+    assert f"--pretrained={release}" in commands[0]
+    assert f"--save_checkpoint_path={tmp_path / 'runs' / 'stage2'}" in commands[0]
+    with pytest.raises(SystemExit, match="no such checkpoint"):
+        reproduce.main(base + [f"--start_from={tmp_path / 'missing.ckpt'}"])
+    with pytest.raises(SystemExit, match="needs --stages"):
+        reproduce.main([f"--recipes={recipes}", f"--start_from={release}"])
+
+
 def test_the_wall_clock_adds_every_sitting_and_closes_a_killed_one_at_its_last_log_line(tmp_path):
     clock = WallClock(str(tmp_path))
     clock.start(100.0)                      # killed: no stop(); its last output line was written at t=150

@@ -8,7 +8,8 @@ Stage N is ``python train.py --config_path=configs/reproduce/stageN.yaml --resum
 started from stage N-1's release (``--pretrained``). Its release is the network of the epoch with the best
 hold-out accuracy (``best.ckpt``: 5% of the real *train* crops, never a test image), written as
 ``RUNS/stageN/release.ckpt`` and scored on every test set under ``--data`` for the record (``stage.json``).
-A stage with a ``stage.json`` is done and skipped; an interrupted stage resumes where it stopped (its training
+``--stages=N --start_from=RELEASE`` runs stage N from a release made elsewhere (another machine, an
+earlier run folder) instead of ``RUNS/stage{N-1}``. A stage with a ``stage.json`` is done and skipped; an interrupted stage resumes where it stopped (its training
 wall clock adds every sitting: ``wallclock.json``). The last stage's release is copied to ``RUNS/release.ckpt``;
 ``--compare`` scores a second model (default: the shipped one) and applies the shipping rule: crop-weighted
 average at least the old one's, no set more than 1 point below.
@@ -155,21 +156,33 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--compare", default=os.path.join(ROOT, "checkpoints", "crnn_cpu.ckpt"),
                         help="the model the result is compared with by the shipping rule ('' to skip)")
     parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--start_from", default="",
+                        help="the release the first of --stages starts from (default: the previous stage's, under --runs)")
     parser.add_argument("--no_eval", action="store_true", help="skip scoring the test sets (hold-out only)")
     args, extra = parser.parse_known_args(argv)   # anything else goes to every train.py (e.g. --max_steps=2)
     data = os.path.abspath(args.data)
     wanted = {int(s) for s in args.stages.split(",") if s.strip()}
     release = None
+    if args.start_from:
+        if not wanted:
+            raise SystemExit("error: --start_from needs --stages (the stage(s) to run from it)")
+        if not os.path.isfile(args.start_from):
+            raise SystemExit(f"error: --start_from: no such checkpoint: {args.start_from}")
+        release = os.path.abspath(args.start_from)
     for recipe in stage_files(args.recipes):
         name = os.path.splitext(os.path.basename(recipe))[0]
         folder = os.path.abspath(os.path.join(args.runs, name))
         record = os.path.join(folder, "stage.json")
-        if os.path.isfile(record) or (wanted and stage_number(recipe) not in wanted):
-            if os.path.isfile(record):
-                print(f"{name}: done ({record}), skipped", flush=True)
-                release = os.path.join(folder, "release.ckpt")
-            elif wanted and stage_number(recipe) < max(wanted):
-                raise SystemExit(f"error: {name} has not run yet ({record} missing): the later stages start from it")
+        number = stage_number(recipe)
+        if wanted and number not in wanted:
+            if args.start_from or number > max(wanted):
+                continue
+            if not os.path.isfile(record):
+                raise SystemExit(f"error: {name} has not run yet ({record} missing): the later stages start "
+                                 "from it (or give its release with --start_from)")
+        if os.path.isfile(record):
+            print(f"{name}: done ({record}), skipped", flush=True)
+            release = os.path.join(folder, "release.ckpt")
             continue
         os.makedirs(folder, exist_ok=True)
         cmd = [args.python, "train.py", f"--config_path={os.path.abspath(recipe)}",
