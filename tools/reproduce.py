@@ -195,7 +195,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         clock.stop(time.time())
         best = os.path.join(folder, "best.ckpt")
         if not os.path.isfile(best):
-            raise SystemExit(f"error: {name} wrote no {best} (its recipe needs holdout_fraction > 0)")
+            raise SystemExit(f"error: {name} wrote no {best}: no epoch ended with a hold-out evaluation "
+                             "(the recipe needs holdout_fraction > 0 and a whole epoch to run)")
         release = os.path.join(folder, "release.ckpt")
         run([args.python, "tools/release_checkpoint.py", f"--checkpoint_path={best}", f"--output={release}"])
         sets = {} if args.no_eval else score(args.python, release, data)
