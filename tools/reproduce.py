@@ -9,8 +9,8 @@ started from stage N-1's release (``--pretrained``). Its release is the network 
 hold-out accuracy (``best.ckpt``: 5% of the real *train* crops, never a test image), written as
 ``RUNS/stageN/release.ckpt`` and scored on every test set under ``--data`` for the record (``stage.json``).
 ``--stages=N --start_from=RELEASE`` runs stage N from a release made elsewhere (another machine, an
-earlier run folder) instead of ``RUNS/stage{N-1}``. A stage with a ``stage.json`` is done and skipped; an interrupted stage resumes where it stopped (its training
-wall clock adds every sitting: ``wallclock.json``). The last stage's release is copied to ``RUNS/release.ckpt``;
+earlier run folder) instead of ``RUNS/stage{N-1}``. A stage with a ``stage.json`` is done and skipped; an
+interrupted stage resumes where it stopped (its training wall clock adds every sitting: ``wallclock.json``). The last stage's release is copied to ``RUNS/release.ckpt``;
 ``--compare`` scores a second model (default: the shipped one) and applies the shipping rule: crop-weighted
 average at least the old one's, no set more than 1 point below.
 """
