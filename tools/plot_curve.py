@@ -79,7 +79,7 @@ def main() -> int:
         return 1
     fig, axes = plt.subplots(1, len(axes_x), figsize=(7.6 * len(axes_x), 4.4), dpi=100, sharey=True, squeeze=False)
     for ax, x, series in zip(axes[0], axes_x, panels):
-        draw_panel(ax, series, len(groups), args.dataset.split(","), list(groups), args.reference)
+        draw_panel(ax, series, args.dataset.split(","), list(groups), args.reference)
         ax.set_xlabel(X_AXES[x])
     axes[0][0].set_ylabel("accuracy (%)")
     fig.suptitle(args.title, fontsize=10)
@@ -93,7 +93,7 @@ def main() -> int:
     return 0
 
 
-def draw_panel(ax, series: Dict[Tuple[str, str], List[Tuple[float, float]]], num_chains: int, sets: List[str],
+def draw_panel(ax, series: Dict[Tuple[str, str], List[Tuple[float, float]]], sets: List[str],
                chain_names: List[str], references: List[str]) -> None:
     """One axis: a colour per evaluated set, a line style per chain, the reference lines."""
     colours = {name: f"C{i}" for i, name in enumerate(sets)}   # a set keeps its colour
@@ -101,7 +101,7 @@ def draw_panel(ax, series: Dict[Tuple[str, str], List[Tuple[float, float]]], num
     for (chain, name), pts in series.items():
         xs, ys = zip(*pts)
         ax.plot(xs, ys, styles[chain], marker="o", ms=4, color=colours[name], label=f"{chain} {name}".strip())
-        if num_chains == 1:   # numbers on the points only while they stay readable
+        if len(chain_names) == 1:   # numbers on the points only while they stay readable
             for x, y in pts:
                 ax.annotate(f"{y:.1f}", (x, y), textcoords="offset points", xytext=(3, 5), fontsize=7)
     for label, value in (r.split("=", 1) for r in references):

@@ -1,7 +1,7 @@
 """Reproduce the shipped model: run every recipe stage in order, pick each stage on the train hold-out, release.
 
     bash scripts/reproduce.sh                          # every stage of configs/reproduce/, data in ../shared/data
-    bash scripts/reproduce.sh --stages=1               # the first stage only (about 2 h on a 2-core CPU)
+    bash scripts/reproduce.sh --stages=1               # the first stage only (1 h 41 min on 2 idle cores)
     bash scripts/reproduce.sh --data=/data/benchmarks --runs=/scratch/reproduce
 
 Stage N is ``python train.py --config_path=configs/reproduce/stageN.yaml --resume=auto`` in ``RUNS/stageN``,
@@ -10,9 +10,10 @@ hold-out accuracy (``best.ckpt``: 5% of the real *train* crops, never a test ima
 ``RUNS/stageN/release.ckpt`` and scored on every test set under ``--data`` for the record (``stage.json``).
 ``--stages=N --start_from=RELEASE`` runs stage N from a release made elsewhere (another machine, an
 earlier run folder) instead of ``RUNS/stage{N-1}``. A stage with a ``stage.json`` is done and skipped; an
-interrupted stage resumes where it stopped (its training wall clock adds every sitting: ``wallclock.json``). The last stage's release is copied to ``RUNS/release.ckpt``;
-``--compare`` scores a second model (default: the shipped one) and applies the shipping rule: crop-weighted
-average at least the old one's, no set more than 1 point below.
+interrupted stage resumes where it stopped (its training wall clock adds every sitting: ``wallclock.json``).
+The last stage's release is copied to ``RUNS/release.ckpt``; ``--compare`` scores a second model (default:
+the shipped one) and applies the shipping rule: crop-weighted average at least the old one's, no set more
+than 1 point below.
 """
 from __future__ import annotations
 
