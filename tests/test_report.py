@@ -43,7 +43,7 @@ def test_confusions_count_the_known_errors():
     assert found == EXPECTED_CONFUSIONS
 
 
-def test_breakdowns_by_length_kind_and_case():
+def test_breakdowns_by_length_kind_case_and_doubled_characters():
     preds = [prediction(i, label, text) for i, (label, text) in enumerate(READINGS)]
     kinds = {g.name: (g.correct, g.total) for g in analysis.breakdown(preds, lambda p: analysis.label_kind(p.label))}
     assert kinds == {"letters": (3, 8), "digits": (1, 1), "letters+digits": (0, 1)}
@@ -52,6 +52,8 @@ def test_breakdowns_by_length_kind_and_case():
     lengths = [g.name for g in analysis.breakdown(preds, lambda p: analysis.length_group(p.label))]
     assert lengths == ["2", "3", "4", "5"]
     assert analysis.length_group("x" * 15) == "12+"
+    repeats = {g.name: (g.correct, g.total) for g in analysis.breakdown(preds, lambda p: analysis.label_repeat(p.label))}
+    assert repeats == {"doubled character": (2, 3), "no doubled character": (2, 7)}   # hello, apple, tree
 
 
 def test_coverage_curve_rejects_the_least_confident_first():
@@ -87,11 +89,15 @@ def fixture_set(tmp_path, name):
 
 
 class ReportPage(HTMLParser):
-    """What a check needs from the rendered page: body attributes, sections, the confusion table's rows."""
+    """What a check needs from the rendered page: body attributes, sections, each table's rows by its class."""
 
     def __init__(self):
         super().__init__()
-        self.body, self.sets, self.confusions, self._cells, self._in = {}, [], [], None, None
+        self.body, self.sets, self.tables, self._cells, self._in = {}, [], {}, None, None
+
+    @property
+    def confusions(self):
+        return self.tables.get("confusions", [])
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -99,8 +105,8 @@ class ReportPage(HTMLParser):
             self.body = attrs
         elif tag == "section":
             self.sets.append(attrs.get("data-set"))
-        elif tag == "table" and "confusions" in (attrs.get("class") or ""):
-            self._in = "confusions"
+        elif tag == "table":
+            self._in = (attrs.get("class") or "").split(" ")[0] or None
         elif tag == "tr" and self._in:
             self._cells = []
         elif tag == "td" and self._cells is not None:
@@ -110,7 +116,7 @@ class ReportPage(HTMLParser):
         if tag == "table":
             self._in = None
         elif tag == "tr" and self._cells:
-            self.confusions.append(tuple(self._cells))
+            self.tables.setdefault(self._in, []).append(tuple(self._cells))
             self._cells = None
 
     def handle_data(self, data):
@@ -144,6 +150,7 @@ def test_the_report_renders_offline_with_every_set_thumbnail_and_known_confusion
     assert int(parsed.body["data-images"]) == 2 * (3 + 2) and parsed.body["data-broken-images"] == "0"  # 3 + 2 plots
     table = {op: int(n) for op, n in parsed.confusions[: len(EXPECTED_CONFUSIONS)]}
     assert table == EXPECTED_CONFUSIONS and len(parsed.confusions) == 2 * len(EXPECTED_CONFUSIONS)
+    assert parsed.tables["by-repeat"] == 2 * [("doubled character", "66.7%", "3"), ("no doubled character", "28.6%", "7")]
     html = open(page, encoding="utf-8").read()
     assert f"and {errors - 3} more" in html and "0.4000 (4/10)" in html
     assert "http" not in html.replace("http-equiv", "")           # nothing to fetch from a network

@@ -46,6 +46,12 @@ def label_kind(label: str) -> str:
     return "letters" if letters else "digits" if digits else "other"
 
 
+def label_repeat(label: str) -> str:
+    """"doubled character" when two neighbouring characters are the same ("apple", "1100"), else "no doubled
+    character": CTC can only read a doubled character with a blank frame between the two, so these fail apart."""
+    return "doubled character" if any(a == b for a, b in zip(label, label[1:])) else "no doubled character"
+
+
 def label_case(raw_label: str) -> str:
     """The case of the label as written: lower, UPPER, Title, MiXed, or "no letters"."""
     letters = [c for c in raw_label if c.isalpha()]

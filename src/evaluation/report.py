@@ -1,7 +1,8 @@
 """``eval.py --report=DIR``: one self-contained page (``DIR/index.html`` + its images) that shows what a model
-gets wrong, per set and decoder — accuracy with counts, by label length / kind / case, the character confusions,
-the errors as thumbnails (least confident first, each character shaded by its probability), the accuracy–coverage
-curve, and with a second model the words each reads that the other does not. It opens offline from the folder.
+gets wrong, per set and decoder — accuracy with counts, by label length / kind / case / doubled characters, the
+character confusions, the errors as thumbnails (least confident first, each character shaded by its probability),
+the accuracy–coverage curve, and with a second model the words each reads that the other does not. It opens
+offline from the folder.
 
 The page is a Jinja2 template (``templates/report.html.j2``); the numbers come from
 :mod:`~src.evaluation.analysis`, the pictures from :mod:`~src.evaluation.plots`.
@@ -29,6 +30,7 @@ THUMB_HEIGHT = 40
 THUMB_MAX_WIDTH = 320
 CASE_ORDER = ("lower", "UPPER", "Title", "MiXed", "no letters")
 KIND_ORDER = ("letters", "digits", "letters+digits", "other")
+REPEAT_ORDER = ("doubled character", "no doubled character")
 
 
 @dataclass
@@ -110,6 +112,7 @@ def decoder_view(result: SetResult, decoder: str, folder: str, thumbs: Thumbnail
         "by_length": by_length,
         "by_kind": analysis.breakdown(predictions, lambda p: analysis.label_kind(p.label), KIND_ORDER),
         "by_case": case_breakdown(predictions),
+        "by_repeat": analysis.breakdown(predictions, lambda p: analysis.label_repeat(p.label), REPEAT_ORDER),
         "confusions": [{"op": analysis.describe_operation(op), "kind": op[0], "count": n}
                        for op, n in analysis.confusions(predictions, case_sensitive)],
         "errors": [sample_view(p, thumbs, result) for p in errors[:max_errors]],
