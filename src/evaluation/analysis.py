@@ -48,7 +48,7 @@ def label_kind(label: str) -> str:
 
 def label_repeat(label: str) -> str:
     """"doubled character" when two neighbouring characters are the same ("apple", "1100"), else "no doubled
-    character": CTC can only read a doubled character with a blank frame between the two, so these fail apart."""
+    character": CTC reads a doubled character only with a blank frame between the two, so it is counted apart."""
     return "doubled character" if any(a == b for a, b in zip(label, label[1:])) else "no doubled character"
 
 
