@@ -1,5 +1,6 @@
 import os
 import random
+import shutil
 
 import numpy as np
 import pytest
@@ -7,8 +8,10 @@ from PIL import Image, ImageFont
 
 from src.config import ConfigError, load_config
 from src.data.pipeline import SourceOptions, build_source
-from src.data.render import (SHORT_WORD, bend_on_arc, _dot_matrix, _edge_distractor, _text_mask, find_backgrounds, find_fonts,
-                             load_words, render_word, sample_text, short_words, write_mjsynth)
+from src.data.render import (SHORT_WORD, WordRenderer, bend_on_arc, _dot_matrix, _edge_distractor, _text_mask,
+                             find_backgrounds, find_fonts, load_words, render_word, sample_text, short_words,
+                             write_mjsynth)
+from src.errors import UsageError
 from src.data.synth import MJSynthSource
 
 
@@ -82,8 +85,25 @@ def test_backgrounds_spec_none_folder_and_missing(tmp_path):
     Image.new("RGB", (300, 200), (0, 0, 255)).save(tmp_path / "blue.png")
     (tmp_path / "notes.txt").write_text("not an image")
     assert find_backgrounds(str(tmp_path)) == (str(tmp_path / "blue.png"),)
-    with pytest.raises(FileNotFoundError, match="no-such"):
+    with pytest.raises(UsageError, match="background images: no such file or folder .*no-such"):
         find_backgrounds(str(tmp_path / "no-such"))
+
+
+def test_a_named_font_folder_is_read_recursively_and_a_missing_one_is_an_error(tmp_path):
+    """A recipe's font set (rendered_fonts) never shrinks silently: a folder that is not there stops the run."""
+    system = find_fonts()
+    if not system:
+        pytest.skip("no TrueType fonts installed (scripts/setup.sh installs them)")
+    (tmp_path / "family" / "sub").mkdir(parents=True)
+    shutil.copy(system[0], tmp_path / "family" / "sub" / os.path.basename(system[0]))
+    (tmp_path / "empty").mkdir()
+    assert [os.path.basename(p) for p in find_fonts(str(tmp_path / "family"))] == [os.path.basename(system[0])]
+    with pytest.raises(UsageError, match="fonts: no such file or folder .*gone"):
+        find_fonts(f"{tmp_path / 'family'},{tmp_path / 'gone'}")
+    with pytest.raises(UsageError, match="no Latin-capable"):
+        WordRenderer(fonts=str(tmp_path / "empty"))
+    with pytest.raises(UsageError, match="word list: no such file"):
+        load_words(str(tmp_path / "words.txt"))
 
 
 def test_words_are_blended_into_the_photo(tmp_path):

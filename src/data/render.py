@@ -24,7 +24,7 @@ import re
 import sys
 import time
 from functools import lru_cache
-from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 import cv2
 import numpy as np
@@ -32,6 +32,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..charset import ctc_min_frames
 from ..config import add_bool_flag
+from ..errors import UsageError
 from .source import ListSource
 
 log = logging.getLogger(__name__)
@@ -57,15 +58,24 @@ def _has_latin(font: ImageFont.FreeTypeFont) -> bool:
     return all(np.asarray(font.getmask(c)).tobytes() != missing for c in "aZ5g")
 
 
+def _require(path: str, what: str, hint: str = "") -> None:
+    """A path the user named must exist: a one-line error instead of a silently smaller set."""
+    if not os.path.exists(path):
+        raise UsageError(f"{what}: no such file or folder {path}" + (f" ({hint})" if hint else ""))
+
+
 @lru_cache(maxsize=None)
 def find_fonts(spec: str = "") -> Tuple[str, ...]:
-    """Font files from ``spec`` (comma-separated files/folders) or the system font folders, Latin-capable only."""
+    """Font files from ``spec`` (comma-separated files/folders) or the system font folders, Latin-capable only.
+    A file or folder named in ``spec`` that does not exist is an error (a recipe's font set must not shrink
+    silently on a machine without one of its packages)."""
     roots = [p for p in spec.split(",") if p] if spec else [d for d in FONT_DIRS if os.path.isdir(d)]
     files: List[str] = []
     for root in roots:
         if os.path.isfile(root):
             files.append(root)
         else:
+            _require(root, "fonts", "scripts/setup.sh installs the font packages the recipes use")
             for ext in ("ttf", "otf", "TTF", "OTF"):
                 files.extend(glob.glob(os.path.join(root, "**", f"*.{ext}"), recursive=True))
     good, seen = [], set()
@@ -93,11 +103,10 @@ def find_backgrounds(spec: str = "") -> Tuple[str, ...]:
     for root in roots:
         if os.path.isfile(root):
             files.append(root)
-        elif os.path.isdir(root):
+        else:
+            _require(root, "background images")
             files.extend(p for p in glob.glob(os.path.join(root, "**", "*"), recursive=True)
                          if p.lower().endswith(_IMAGE_EXTS))
-        else:
-            raise FileNotFoundError(f"background images: no such file or folder {root}")
     return tuple(sorted(set(files)))
 
 
@@ -123,6 +132,8 @@ def _photo(path: str) -> Optional[np.ndarray]:
 @lru_cache(maxsize=None)
 def load_words(path: str = "") -> Tuple[str, ...]:
     """Alphanumeric words from ``path`` or the system dictionary (built-in list as a last resort)."""
+    if path:
+        _require(path, "word list")
     candidates = [path] if path else [p for p in WORD_LISTS if os.path.isfile(p)]
     for p in candidates:
         with open(p, encoding="utf-8", errors="ignore") as f:
@@ -130,7 +141,7 @@ def load_words(path: str = "") -> Tuple[str, ...]:
         if words:
             return words
     if path:
-        raise FileNotFoundError(f"no usable words in {path}")
+        raise UsageError(f"word list: no usable words (letters and digits only, one per line) in {path}")
     return tuple(_FALLBACK_WORDS)
 
 
@@ -450,6 +461,9 @@ def _degrade(img: np.ndarray, rng: random.Random) -> np.ndarray:
     return out
 
 
+_DESCRIBED: Set[Tuple[int, int, int, float]] = set()  # renderer settings already logged
+
+
 class WordRenderer:
     """Deterministic renderer: image ``i`` of epoch ``e`` depends only on (seed, e, i)."""
 
@@ -465,6 +479,8 @@ class WordRenderer:
         if not self.photos and backgrounds != "none":
             log.warning("no background photos found: rendering on plain, gradient and noise backgrounds only "
                         "(scripts/setup.sh installs mate-backgrounds and gnome-backgrounds)")
+        if not self.fonts and fonts:
+            raise UsageError(f"fonts: no Latin-capable TrueType/OpenType font in {fonts}")
         if not self.fonts:
             log.warning("no TrueType fonts found: rendering with Pillow's built-in font only "
                         "(scripts/setup.sh installs the font packages it uses)")
@@ -472,6 +488,11 @@ class WordRenderer:
         self.short_share = short_share
         self.short = short_words(self.words) if short_share > 0 else ()
         self.max_length = max_length
+        described = (len(self.fonts), len(self.photos), len(self.words), short_share)
+        if described not in _DESCRIBED:  # once per process and set, not once per epoch
+            _DESCRIBED.add(described)
+            log.info("renderer: %d fonts, %d background photos, %d words (%.0f%% of draws short words)", *described[:3],
+                     100 * short_share)
 
     def rng(self, epoch: int, index: int) -> random.Random:
         return random.Random((self.seed * 1_000_003 + epoch) * 10_000_019 + index)
