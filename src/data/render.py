@@ -24,7 +24,7 @@ import re
 import sys
 import time
 from functools import lru_cache
-from typing import Any, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 import cv2
 import numpy as np
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", os.path.expanduser("~/.fonts"))
 BACKGROUND_DIRS = ("/usr/share/backgrounds",)  # Debian: mate-backgrounds, gnome-backgrounds (photos, textures)
 _IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp")
+_FONT_EXTS = (".ttf", ".otf", ".TTF", ".OTF")
 WORD_LISTS = ("/usr/share/dict/words", "/usr/share/dict/american-english")
 SHORT_WORD = 5   # rendered_short_words draws from words this long or shorter (60% of IC15's training words)
 _SKIP_FONT = re.compile(r"Math|Symbol|Nushu|Emoji|Braille|Mono-?Symbol|Ornament|Dingbat|D050000L", re.I)
@@ -64,22 +65,30 @@ def _require(path: str, what: str, hint: str = "") -> None:
         raise UsageError(f"{what}: no such file or folder {path}" + (f" ({hint})" if hint else ""))
 
 
-@lru_cache(maxsize=None)
-def find_fonts(spec: str = "") -> Tuple[str, ...]:
-    """Font files from ``spec`` (comma-separated files/folders) or the system font folders, Latin-capable only.
-    A file or folder named in ``spec`` that does not exist is an error (a recipe's font set must not shrink
-    silently on a machine without one of its packages)."""
-    roots = [p for p in spec.split(",") if p] if spec else [d for d in FONT_DIRS if os.path.isdir(d)]
+def _files_under(spec: str, defaults: Sequence[str], keep: Callable[[str], bool], what: str,
+                 hint: str = "") -> List[str]:
+    """Sorted files named in ``spec`` (comma-separated files/folders, each of which must exist) or under the
+    ``defaults`` folders that exist; folders are searched recursively for the names ``keep`` accepts."""
+    roots = [p for p in spec.split(",") if p] if spec else [d for d in defaults if os.path.isdir(d)]
     files: List[str] = []
     for root in roots:
         if os.path.isfile(root):
             files.append(root)
         else:
-            _require(root, "fonts", "scripts/setup.sh installs the font packages the recipes use")
-            for ext in ("ttf", "otf", "TTF", "OTF"):
-                files.extend(glob.glob(os.path.join(root, "**", f"*.{ext}"), recursive=True))
+            _require(root, what, hint)
+            files.extend(p for p in glob.glob(os.path.join(root, "**", "*"), recursive=True) if keep(p))
+    return sorted(set(files))
+
+
+@lru_cache(maxsize=None)
+def find_fonts(spec: str = "") -> Tuple[str, ...]:
+    """Font files from ``spec`` (comma-separated files/folders) or the system font folders, Latin-capable only.
+    A file or folder named in ``spec`` that does not exist is an error (a recipe's font set must not shrink
+    silently on a machine without one of its packages)."""
+    files = _files_under(spec, FONT_DIRS, lambda p: p.endswith(_FONT_EXTS), "fonts",
+                         "scripts/setup.sh installs the font packages the recipes use")
     good, seen = [], set()
-    for path in sorted(set(files)):
+    for path in files:
         name = os.path.basename(path)
         if _SKIP_FONT.search(name) or name in seen:  # one copy of a font installed by two packages
             continue
@@ -98,16 +107,7 @@ def find_backgrounds(spec: str = "") -> Tuple[str, ...]:
     empty, none for ``"none"``. Never point this at a test set: its crops would leak into training."""
     if spec == "none":
         return ()
-    roots = [p for p in spec.split(",") if p] if spec else [d for d in BACKGROUND_DIRS if os.path.isdir(d)]
-    files: List[str] = []
-    for root in roots:
-        if os.path.isfile(root):
-            files.append(root)
-        else:
-            _require(root, "background images")
-            files.extend(p for p in glob.glob(os.path.join(root, "**", "*"), recursive=True)
-                         if p.lower().endswith(_IMAGE_EXTS))
-    return tuple(sorted(set(files)))
+    return tuple(_files_under(spec, BACKGROUND_DIRS, lambda p: p.lower().endswith(_IMAGE_EXTS), "background images"))
 
 
 @lru_cache(maxsize=256)
