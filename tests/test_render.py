@@ -11,6 +11,7 @@ from src.data.pipeline import SourceOptions, build_source
 from src.data.render import (SHORT_WORD, WordRenderer, bend_on_arc, _dot_matrix, _edge_distractor, _text_mask,
                              find_backgrounds, find_fonts, load_words, render_word, sample_text, short_words,
                              write_mjsynth)
+from src.data.render import main as render_main
 from src.errors import UsageError
 from src.data.synth import MJSynthSource
 
@@ -104,6 +105,14 @@ def test_a_named_font_folder_is_read_recursively_and_a_missing_one_is_an_error(t
         WordRenderer(fonts=str(tmp_path / "empty"))
     with pytest.raises(UsageError, match="word list: no such file"):
         load_words(str(tmp_path / "words.txt"))
+
+
+def test_the_render_command_reports_a_missing_font_folder_in_one_line(tmp_path, capsys):
+    assert render_main(["-o", str(tmp_path / "out"), "--num", "2", "--fonts", str(tmp_path / "gone")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: fonts: no such file or folder {tmp_path / 'gone'} (scripts/setup.sh installs the "
+                   "font packages the recipes use)"]
+    assert not (tmp_path / "out").exists()
 
 
 def test_words_are_blended_into_the_photo(tmp_path):

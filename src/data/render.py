@@ -599,16 +599,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error("text lines hold spaces, which MJSynth file names cannot: add --lmdb")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     start = time.time()
-    if args.lmdb:
-        from .create_lmdb import write_lmdb
+    try:
+        if args.lmdb:
+            from .create_lmdb import write_lmdb
 
-        written, _, _ = write_lmdb(args.output, rendered_items(args.num, args.seed, args.fonts, args.words,
-                                                               args.backgrounds, args.line_words, args.min_length,
-                                                               args.max_length), args.num)
-        counts = {"train": written}
-    else:
-        counts = write_mjsynth(args.output, args.num, args.seed, args.fonts, args.words,
-                               args.val_fraction, args.test_fraction, backgrounds=args.backgrounds)
+            written, _, _ = write_lmdb(args.output, rendered_items(args.num, args.seed, args.fonts, args.words,
+                                                                   args.backgrounds, args.line_words,
+                                                                   args.min_length, args.max_length), args.num)
+            counts = {"train": written}
+        else:
+            counts = write_mjsynth(args.output, args.num, args.seed, args.fonts, args.words,
+                                   args.val_fraction, args.test_fraction, backgrounds=args.backgrounds)
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     elapsed = time.time() - start
     print(f"wrote {args.num} images to {args.output} ({counts}) in {elapsed:.1f}s = {args.num / elapsed:.0f} img/s")
     return 0
