@@ -184,3 +184,15 @@ def test_rendered_short_words_reaches_the_training_renderer(charset):
     assert share(labels) > share([plain.label(i) for i in range(len(plain))]) + 0.2
     with pytest.raises(ConfigError, match="rendered_short_words must be in"):
         load_config(["--rendered_short_words=1.5"])
+
+
+def test_the_render_command_draws_a_sheet_of_samples_instead_of_a_dataset(tmp_path, capsys):
+    sheet = tmp_path / "sheet.png"
+    assert render_main(["--sheet", str(sheet), "--num", "7", "--seed", "2", "--backgrounds", "none"]) == 0
+    img = np.asarray(Image.open(sheet).convert("L"), dtype=np.float32)
+    assert img.shape[1] == 1200 and img.shape[0] >= 2 * 95       # six columns of 200 px, two rows
+    assert img.std() > 20                                         # words drawn, not an empty canvas
+    assert "drew 7 renderings" in capsys.readouterr().out
+    for both_or_neither in (["--sheet", str(sheet), "-o", str(tmp_path / "d")], []):
+        with pytest.raises(SystemExit):
+            render_main(both_or_neither + ["--num", "2"])

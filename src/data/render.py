@@ -576,9 +576,28 @@ def rendered_items(num: int, seed: int = 0, fonts: str = "", words: str = "", ba
             yield f"rendered:{i}", enc.tobytes(), text
 
 
+SHEET_MAX = 120
+
+
+def write_sheet(path: str, num: int, seed: int = 0, fonts: str = "", words: str = "",
+                backgrounds: str = "") -> None:
+    """A PNG grid of the first ``num`` renderings of a stream, each with its label."""
+    from ..evaluation.plots import sample_sheet
+
+    renderer = WordRenderer(seed, fonts, words, backgrounds=backgrounds)
+    texts = [renderer.text(0, i) for i in range(num)]
+    images = [renderer.image(0, i, t) for i, t in enumerate(texts)]
+    summary = f"{len(renderer.fonts)} fonts, {len(renderer.photos)} photos, seed {seed}"
+    sample_sheet(images, texts, path, f"rendered words ({summary})")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description="Render words into an MJSynth-layout folder.", allow_abbrev=False)
-    parser.add_argument("--output", "-o", required=True, help="output folder")
+    parser = argparse.ArgumentParser(description="Render words into an MJSynth-layout folder (or a PNG sheet).",
+                                     allow_abbrev=False)
+    parser.add_argument("--output", "-o", default="", help="output folder")
+    parser.add_argument("--sheet", default="",
+                        help=f"instead of a dataset, draw the first --num renderings (at most {SHEET_MAX}) with "
+                             "their labels into this PNG: what a set of fonts, photos and words looks like")
     parser.add_argument("--num", "-n", type=int, default=10000, help="number of images")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fonts", default="", help="font files/folders, comma separated (default: system fonts)")
@@ -595,11 +614,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.num <= 0:
         parser.error("--num must be > 0")
+    if bool(args.output) == bool(args.sheet):
+        parser.error("give either --output (a dataset) or --sheet (a PNG of samples)")
     if (args.line_words > 1 or args.min_length > 0) and not args.lmdb:
         parser.error("text lines hold spaces, which MJSynth file names cannot: add --lmdb")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     start = time.time()
     try:
+        if args.sheet:
+            write_sheet(args.sheet, min(args.num, SHEET_MAX), args.seed, args.fonts, args.words, args.backgrounds)
+            print(f"drew {min(args.num, SHEET_MAX)} renderings into {args.sheet}")
+            return 0
         if args.lmdb:
             from .create_lmdb import write_lmdb
 
