@@ -581,14 +581,27 @@ SHEET_MAX = 120
 
 def write_sheet(path: str, num: int, seed: int = 0, fonts: str = "", words: str = "",
                 backgrounds: str = "") -> None:
-    """A PNG grid of the first ``num`` renderings of a stream, each with its label."""
-    from ..evaluation.plots import sample_sheet
+    """An image file (PNG, JPEG) of the first ``num`` renderings of a stream in a grid of six columns, each
+    with its label above it."""
+    import matplotlib
+
+    matplotlib.use("Agg")   # no display: files only
+    import matplotlib.pyplot as plt
 
     renderer = WordRenderer(seed, fonts, words, backgrounds=backgrounds)
-    texts = [renderer.text(0, i) for i in range(num)]
-    images = [renderer.image(0, i, t) for i, t in enumerate(texts)]
-    summary = f"{len(renderer.fonts)} fonts, {len(renderer.photos)} photos, seed {seed}"
-    sample_sheet(images, texts, path, f"rendered words ({summary})")
+    columns, rows = 6, -(-num // 6)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.0 * columns, 0.95 * rows + 0.4), dpi=100, squeeze=False)
+    for i, ax in enumerate(axes.ravel()):
+        ax.axis("off")
+        if i < num:
+            text = renderer.text(0, i)
+            ax.imshow(renderer.image(0, i, text)[..., ::-1], aspect="auto")
+            ax.set_title(text, fontsize=8, pad=2)
+    fig.suptitle(f"rendered words ({len(renderer.fonts)} fonts, {len(renderer.photos)} photos, seed {seed})",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -79,19 +79,3 @@ def run_plot(records: List[Dict], path: str, title: str) -> bool:
     fig.savefig(path)
     plt.close(fig)
     return True
-
-
-def sample_sheet(images: Sequence, labels: Sequence[str], path: str, title: str, columns: int = 6) -> None:
-    """Images (BGR arrays, any size) in a grid, each with its label above it."""
-    rows = -(-len(images) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(2.0 * columns, 0.95 * rows + 0.4), dpi=100, squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    for ax, img, label in zip(axes.ravel(), images, labels):
-        ax.imshow(img[..., ::-1] if img.ndim == 3 else img, cmap="gray", aspect="auto")
-        ax.set_title(label, fontsize=8, pad=2)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-
