@@ -605,12 +605,13 @@ def write_sheet(path: str, num: int, seed: int = 0, fonts: str = "", words: str 
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description="Render words into an MJSynth-layout folder (or a PNG sheet).",
+    parser = argparse.ArgumentParser(description="Render words into an MJSynth-layout folder (or a sheet of samples).",
                                      allow_abbrev=False)
     parser.add_argument("--output", "-o", default="", help="output folder")
     parser.add_argument("--sheet", default="",
                         help=f"instead of a dataset, draw the first --num renderings (at most {SHEET_MAX}) with "
-                             "their labels into this PNG: what a set of fonts, photos and words looks like")
+                             "their labels into this image file (.png, .jpg): what a set of fonts, photos and "
+                             "words looks like")
     parser.add_argument("--num", "-n", type=int, default=10000, help="number of images")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fonts", default="", help="font files/folders, comma separated (default: system fonts)")
@@ -628,15 +629,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.num <= 0:
         parser.error("--num must be > 0")
     if bool(args.output) == bool(args.sheet):
-        parser.error("give either --output (a dataset) or --sheet (a PNG of samples)")
+        parser.error("give either --output (a dataset) or --sheet (an image of samples)")
     if (args.line_words > 1 or args.min_length > 0) and not args.lmdb:
         parser.error("text lines hold spaces, which MJSynth file names cannot: add --lmdb")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     start = time.time()
     try:
         if args.sheet:
-            write_sheet(args.sheet, min(args.num, SHEET_MAX), args.seed, args.fonts, args.words, args.backgrounds)
-            print(f"drew {min(args.num, SHEET_MAX)} renderings into {args.sheet}")
+            drawn = min(args.num, SHEET_MAX)
+            write_sheet(args.sheet, drawn, args.seed, args.fonts, args.words, args.backgrounds)
+            print(f"drew {drawn} renderings into {args.sheet}")
             return 0
         if args.lmdb:
             from .create_lmdb import write_lmdb
