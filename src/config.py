@@ -37,6 +37,7 @@ CHOICES = {
     "resize_interpolation": ("", "bilinear", "area"),  # empty: the model's own (data.transforms.model_interpolation)
     "int8": ("none", "static", "dynamic", "auto"),
     "augment_strength": ("mild", "strong"),
+    "holdout_metric": ("word", "char"),
     "train_eval_dataset": DATASETS,
     "eval_dataset": DATASETS + ("all",),
 }

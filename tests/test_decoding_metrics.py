@@ -2,7 +2,7 @@ import numpy as np
 
 from src.charset import Charset, ctc_min_frames, EMPTY, OOV, TOO_LONG, UNALIGNABLE
 from src.decoding import greedy_decode
-from src.evaluation.metrics import WordAccuracy, normalize_text
+from src.evaluation.metrics import WordAccuracy, normalize_text, word_similarity
 
 
 def one_hot_logits(seq, num_classes):
@@ -47,3 +47,17 @@ def test_metric_normalisation_and_unreadable():
     assert (m.correct, m.total, m.unreadable) == (2, 4, 1)
     strict = WordAccuracy(case_sensitive=True)
     assert not strict.update("a", "Parking", "parking")
+
+
+def test_char_accuracy_is_one_minus_normalised_edit_distance_after_the_protocol():
+    assert word_similarity("exit", "exit") == 1.0 and word_similarity("", "") == 1.0
+    assert word_similarity("exit", "exlt") == 0.75                 # one substitution in four
+    assert word_similarity("off", "of") == 1 - 1 / 3              # one deletion, the longer is 3
+    assert word_similarity("ab", "") == 0.0
+    m = WordAccuracy()
+    m.update("a", "PARKING!", "parking")                          # normalised first: exact, 1.0
+    m.update("b", "hotel", "hote1")                               # 0.8
+    m.update("c", "bus", "bus", readable=False)                   # unreadable: 0
+    assert m.accuracy == 1 / 3
+    assert abs(m.char_accuracy - (1.0 + 0.8 + 0.0) / 3) < 1e-12
+    assert WordAccuracy().char_accuracy == 0.0

@@ -98,7 +98,8 @@ def test_train_on_a_mix_with_holdout_then_pretrained_with_another_alphabet(tmp_p
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert "rendered 2/4, list 2/4 (augmented) per batch" in res.stdout
     assert "hold-out for model selection: 6 crops" in res.stdout and "24 labels lost characters" in res.stdout
-    assert res.stdout.count("holdout accuracy") == 2 and os.path.isfile(out / "best.ckpt")
+    assert res.stdout.count("holdout accuracy") == 2 and res.stdout.count(", 1-NED ") == 2
+    assert os.path.isfile(out / "best.ckpt")
     assert json.load(open(out / "best.json"))["epoch"] in (1, 2)
     held = (out / "holdout.tsv").read_text().splitlines()
     assert len(held) == 6 and all(os.path.isabs(line.split("\t")[0]) for line in held)

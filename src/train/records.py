@@ -15,6 +15,9 @@ from .. import checkpoint
 
 log = logging.getLogger("crnn")
 
+#: ``holdout_metric`` -> the score in ``best.json`` that picks ``best.ckpt``
+HOLDOUT_METRICS = {"word": "accuracy", "char": "char_accuracy"}
+
 
 class RunRecords:
     """Rank 0's records in ``folder``; other ranks write nothing."""
@@ -55,24 +58,27 @@ class RunRecords:
         if self.summary is not None:
             self.summary.close()
 
-    def best_accuracy(self) -> float:
-        """The best hold-out accuracy so far (-1 before any): ``best.json`` survives a resume."""
+    def best_score(self, metric: str = "word") -> float:
+        """The best hold-out score by ``metric`` so far (-1 before any): ``best.json`` survives a resume."""
         record = self.best_path[:-len(".ckpt")] + ".json"
         if not os.path.isfile(record):
             return -1.0
         with open(record, encoding="utf-8") as f:
-            return float(json.load(f).get("accuracy", -1.0))
+            return float(json.load(f).get(HOLDOUT_METRICS[metric], -1.0))
 
-    def keep_best(self, net: nn.Cell, epoch: int, accuracy: float, meta: Mapping) -> bool:
-        """Write ``net`` to ``best.ckpt`` when ``accuracy`` beats every earlier epoch; True if it did."""
-        best = self.best_accuracy()
-        if accuracy <= best:
-            log.info("hold-out best stays %.4f (%s)", best, self.best_path)
+    def keep_best(self, net: nn.Cell, epoch: int, scores: Mapping[str, float], meta: Mapping,
+                  metric: str = "word") -> bool:
+        """Write ``net`` to ``best.ckpt`` when its ``metric`` score beats every earlier epoch (a tie keeps the
+        earlier one); True if it did. ``scores``: ``accuracy`` and ``char_accuracy`` of this epoch."""
+        key = HOLDOUT_METRICS[metric]
+        best = self.best_score(metric)
+        if scores[key] <= best:
+            log.info("hold-out best stays %s %.4f (%s)", key, best, self.best_path)
             return False
         checkpoint.save(net, self.best_path, dict(meta))
         with open(self.best_path[:-len(".ckpt")] + ".json", "w", encoding="utf-8") as f:
-            json.dump({"epoch": epoch, "accuracy": accuracy}, f)
-        log.info("hold-out best %.4f at epoch %d: network written to %s", accuracy, epoch, self.best_path)
+            json.dump({"epoch": epoch, **scores, "metric": metric}, f)
+        log.info("hold-out best %s %.4f at epoch %d: network written to %s", key, scores[key], epoch, self.best_path)
         return True
 
 

@@ -27,6 +27,7 @@ from ..data.mix import MixedSource
 from ..data.pipeline import SourceOptions, build_source, build_training_source, epoch_indices, make_dataset
 from ..data.source import STATUS_OK, WordSource
 from ..errors import UsageError
+from ..evaluation.metrics import WordAccuracy
 from ..evaluation.scoring import evaluate_network
 from ..model import build_crnn, sequence_length
 from ..spec import ModelSpec, explicit_model_flags, reconcile
@@ -222,25 +223,28 @@ class Trainer:
         if not (self.dist.is_main and epoch % cfg.eval_interval == 0):
             return
         if self.holdout is not None:
-            accuracy = self._evaluate_and_record(epoch, "holdout", self.holdout)
+            result = self._evaluate_and_record(epoch, "holdout", self.holdout)
             meta = {k: v for k, v in self.checkpoints.meta(epoch, 0, 0).items()
                     if k not in ("step_num", "global_step_num")}
-            self.records.keep_best(self.net, epoch, accuracy, meta)
+            self.records.keep_best(self.net, epoch, {"accuracy": result.accuracy,
+                                                     "char_accuracy": result.char_accuracy},
+                                   meta, cfg.holdout_metric)
         if cfg.eval_during_train:
             if self.eval_source is None:
                 self.eval_source = build_source(cfg.train_eval_dataset, cfg.train_eval_dataset_path, self.charset,
                                                 self.source_options, training=False)
             self._evaluate_and_record(epoch, cfg.train_eval_dataset, self.eval_source)
 
-    def _evaluate_and_record(self, epoch: int, name: str, source: WordSource) -> float:
+    def _evaluate_and_record(self, epoch: int, name: str, source: WordSource) -> WordAccuracy:
         cfg = self.cfg
         self.net.set_train(False)
         result = evaluate_network(self.net, source, self.charset, cfg.eval_batch_size, cfg.num_parallel_workers)
         self.net.set_train(True)
-        log.info("epoch %d: %s accuracy %.4f (%d/%d)", epoch, name, result.accuracy, result.correct, result.total)
+        log.info("epoch %d: %s accuracy %.4f (%d/%d), 1-NED %.4f", epoch, name, result.accuracy, result.correct,
+                 result.total, result.char_accuracy)
         self.records.append({"epoch": epoch, "images_seen": epoch * self.steps_per_epoch * self.images_per_step,
-                             "dataset": name, "accuracy": result.accuracy})
-        return result.accuracy
+                             "dataset": name, "accuracy": result.accuracy, "char_accuracy": result.char_accuracy})
+        return result
 
 
 def parameter_checksum(net: nn.Cell) -> float:
