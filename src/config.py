@@ -38,6 +38,7 @@ CHOICES = {
     "int8": ("none", "static", "dynamic", "auto"),
     "augment_strength": ("mild", "strong"),
     "holdout_metric": ("word", "char"),
+    "holdout_pick": ("best", "latest_not_worse"),
     "train_eval_dataset": DATASETS,
     "eval_dataset": DATASETS + ("all",),
 }

@@ -94,13 +94,15 @@ def test_train_on_a_mix_with_holdout_then_pretrained_with_another_alphabet(tmp_p
     out = tmp_path / "run"
     res = run("--train_dataset=rendered,list", f"--train_dataset_path=,{crops}/labels.tsv", "--train_mix=0.5,0.5",
               "--holdout_fraction=0.25", "--rendered_num_samples=16", "--batch_size=4", "--epoch_size=2",
-              "--log_interval=1", f"--save_checkpoint_path={out}", "--learning_rate=0.001", "--optimizer=adam")
+              "--log_interval=1", f"--save_checkpoint_path={out}", "--learning_rate=0.001", "--optimizer=adam",
+              "--holdout_pick=latest_not_worse")
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert "rendered 2/4, list 2/4 (augmented) per batch" in res.stdout
     assert "hold-out for model selection: 6 crops" in res.stdout and "24 labels lost characters" in res.stdout
     assert res.stdout.count("holdout accuracy") == 2 and res.stdout.count(", 1-NED ") == 2
     assert os.path.isfile(out / "best.ckpt")
     assert json.load(open(out / "best.json"))["epoch"] in (1, 2)
+    assert len((out / "holdout_scores.jsonl").read_text().splitlines()) == 2   # per-crop scores of both epochs
     held = (out / "holdout.tsv").read_text().splitlines()
     assert len(held) == 6 and all(os.path.isabs(line.split("\t")[0]) for line in held)
     res = subprocess.run([sys.executable, "eval.py", "--eval_dataset=list", f"--eval_dataset_path={out}/holdout.tsv",

@@ -4,7 +4,7 @@ import json
 import pytest
 from mindspore import nn
 
-from src.train.records import RunRecords
+from src.train.records import RunRecords, latest_not_worse
 
 
 @pytest.mark.parametrize("metric, picked", [("word", 1), ("char", 2)])
@@ -22,3 +22,28 @@ def test_the_chosen_holdout_statistic_picks_best_and_a_tie_keeps_the_earlier_epo
     assert (tmp_path / "best.ckpt").is_file()
     # a resumed run reads the best so far back from best.json
     assert RunRecords(str(tmp_path)).best_score(metric) == epochs[picked]["accuracy" if metric == "word" else "char_accuracy"]
+
+
+def test_latest_not_worse_keeps_the_end_of_the_schedule_unless_the_holdout_shows_it_worse():
+    crops = 200
+    best = [1.0] * 150 + [0.0] * 50                     # 75%
+    near = [1.0] * 147 + [0.0] * 53                     # 73.5%: 3 crops fewer, within the paired noise
+    far = [1.0] * 120 + [0.0] * 80                      # 60%: 30 crops fewer
+    assert latest_not_worse({1: near, 2: best, 3: near})[0] == 3
+    assert latest_not_worse({1: near, 2: best, 3: far})[0] == 2
+    assert latest_not_worse({1: near, 2: best, 3: far, 4: near})[0] == 4
+    assert latest_not_worse({1: best, 2: list(best)})[0] == 2          # a tie: the later epoch
+    assert abs(latest_not_worse({1: best, 2: far})[1] - 30 / crops) < 1e-12
+
+
+def test_keep_latest_not_worse_writes_best_ckpt_and_survives_a_resume(tmp_path):
+    net = nn.Dense(3, 2)
+    good, worse = [1.0] * 90 + [0.0] * 10, [1.0] * 50 + [0.0] * 50
+    scores = lambda xs: {"accuracy": sum(xs) / len(xs), "char_accuracy": sum(xs) / len(xs)}  # noqa: E731
+    records = RunRecords(str(tmp_path))
+    assert records.keep_latest_not_worse(net, 1, scores(good), good, {"epoch_num": 1})
+    assert not RunRecords(str(tmp_path)).keep_latest_not_worse(net, 2, scores(worse), worse, {"epoch_num": 2})
+    assert json.loads((tmp_path / "best.json").read_text())["epoch"] == 1
+    assert RunRecords(str(tmp_path)).keep_latest_not_worse(net, 3, scores(good), good, {"epoch_num": 3})
+    assert json.loads((tmp_path / "best.json").read_text())["epoch"] == 3
+    assert len((tmp_path / "holdout_scores.jsonl").read_text().splitlines()) == 3

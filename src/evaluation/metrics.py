@@ -27,7 +27,7 @@ class WordAccuracy:
     total: int = 0
     unreadable: int = 0
     records: List[Tuple[str, str, str, bool]] = field(default_factory=list)
-    similarity: float = 0.0   # sum over words of 1 - edit distance / max(length of label, of prediction)
+    similarities: List[float] = field(default_factory=list)  # per word: 1 - edit distance / the longer string
 
     def update(self, name: str, label: str, prediction: str, readable: bool = True) -> bool:
         truth = normalize_text(label, self.case_sensitive)
@@ -36,7 +36,7 @@ class WordAccuracy:
         self.total += 1
         self.correct += int(ok)
         self.unreadable += int(not readable)
-        self.similarity += word_similarity(truth, read) if readable else 0.0
+        self.similarities.append(word_similarity(truth, read) if readable else 0.0)
         self.records.append((name, label, prediction, ok))
         return ok
 
@@ -48,7 +48,7 @@ class WordAccuracy:
     def char_accuracy(self) -> float:
         """Mean of 1 - normalised edit distance (ICDAR 2019's 1-N.E.D.): a word read 8 of 9 characters right
         counts 0.89 instead of 0 (a finer score where whole matches are rare: long strings, text lines)."""
-        return self.similarity / self.total if self.total else 0.0
+        return sum(self.similarities) / self.total if self.total else 0.0
 
 
 def word_similarity(truth: str, read: str) -> float:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Dict, Mapping
+import math
+from typing import Dict, List, Mapping, Sequence, Tuple
 
 from mindspore import nn
 
@@ -75,11 +76,59 @@ class RunRecords:
         if scores[key] <= best:
             log.info("hold-out best stays %s %.4f (%s)", key, best, self.best_path)
             return False
+        return self._write_best(net, epoch, scores, meta, metric)
+
+    def keep_latest_not_worse(self, net: nn.Cell, epoch: int, scores: Mapping[str, float],
+                              per_crop: Sequence[float], meta: Mapping, metric: str = "word") -> bool:
+        """``holdout_pick=latest_not_worse``: write ``net`` to ``best.ckpt`` unless the hold-out reads this epoch
+        worse than the best epoch so far by more than two paired standard errors (the per-crop scores of every
+        epoch are kept in ``holdout_scores.jsonl``, so the rule survives a resume); True if it did."""
+        path = os.path.join(self.folder, "holdout_scores.jsonl")
+        epochs: Dict[int, List[float]] = {}
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    entry = json.loads(line)
+                    epochs[entry["epoch"]] = entry["scores"]
+        epochs[epoch] = list(per_crop)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"epoch": epoch, "metric": metric, "scores": epochs[epoch]}) + "\n")
+        best, margin = latest_not_worse(epochs)
+        if best != epoch:
+            log.info("hold-out: epoch %d reads %.2f points below epoch %d, more than two paired standard errors; "
+                     "best.ckpt stays", epoch, 100 * margin, max(epochs, key=lambda e: sum(epochs[e])))
+            return False
+        return self._write_best(net, epoch, scores, meta, metric)
+
+    def _write_best(self, net: nn.Cell, epoch: int, scores: Mapping[str, float], meta: Mapping, metric: str) -> bool:
+        key = HOLDOUT_METRICS[metric]
         checkpoint.save(net, self.best_path, dict(meta))
         with open(self.best_path[:-len(".ckpt")] + ".json", "w", encoding="utf-8") as f:
             json.dump({"epoch": epoch, **scores, "metric": metric}, f)
         log.info("hold-out best %s %.4f at epoch %d: network written to %s", key, scores[key], epoch, self.best_path)
         return True
+
+
+def latest_not_worse(epochs: Mapping[int, Sequence[float]], z: float = 2.0) -> Tuple[int, float]:
+    """The latest epoch whose mean per-crop score is not below the best epoch's by more than ``z`` paired
+    standard errors, and how far the last epoch is below the best (a fraction). Within one stage the epochs of a
+    decaying schedule differ by about the hold-out's noise; this prefers the end of the schedule unless the
+    hold-out shows it is worse."""
+    order = sorted(epochs)
+    top = max(order, key=lambda e: (sum(epochs[e]), -e))          # the best mean, the earliest on a tie
+    n = len(epochs[top])
+
+    def below(e: int) -> Tuple[float, float]:
+        diffs = [b - a for a, b in zip(epochs[e], epochs[top])]
+        mean = sum(diffs) / n
+        var = sum((d - mean) ** 2 for d in diffs) / max(n - 1, 1)
+        return mean, math.sqrt(var / n)
+
+    for e in reversed(order):
+        gap, se = below(e)
+        if gap <= z * se:
+            return e, below(order[-1])[0]
+    return top, below(order[-1])[0]
 
 
 def plot_metrics(metrics_path: str, output: str) -> bool:

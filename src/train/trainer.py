@@ -226,9 +226,13 @@ class Trainer:
             result = self._evaluate_and_record(epoch, "holdout", self.holdout)
             meta = {k: v for k, v in self.checkpoints.meta(epoch, 0, 0).items()
                     if k not in ("step_num", "global_step_num")}
-            self.records.keep_best(self.net, epoch, {"accuracy": result.accuracy,
-                                                     "char_accuracy": result.char_accuracy},
-                                   meta, cfg.holdout_metric)
+            scores = {"accuracy": result.accuracy, "char_accuracy": result.char_accuracy}
+            if cfg.holdout_pick == "latest_not_worse":
+                per_crop = ([float(r[3]) for r in result.records] if cfg.holdout_metric == "word"
+                            else result.similarities)
+                self.records.keep_latest_not_worse(self.net, epoch, scores, per_crop, meta, cfg.holdout_metric)
+            else:
+                self.records.keep_best(self.net, epoch, scores, meta, cfg.holdout_metric)
         if cfg.eval_during_train:
             if self.eval_source is None:
                 self.eval_source = build_source(cfg.train_eval_dataset, cfg.train_eval_dataset_path, self.charset,
