@@ -33,7 +33,8 @@ def test_latest_not_worse_keeps_the_end_of_the_schedule_unless_the_holdout_shows
     assert latest_not_worse({1: near, 2: best, 3: far})[0] == 2
     assert latest_not_worse({1: near, 2: best, 3: far, 4: near})[0] == 4
     assert latest_not_worse({1: best, 2: list(best)})[0] == 2          # a tie: the later epoch
-    assert abs(latest_not_worse({1: best, 2: far})[1] - 30 / crops) < 1e-12
+    assert latest_not_worse({1: best, 2: far})[:2] == (1, 1)
+    assert abs(latest_not_worse({1: best, 2: far})[2] - 30 / crops) < 1e-12
 
 
 def test_keep_latest_not_worse_writes_best_ckpt_and_survives_a_resume(tmp_path):

@@ -93,10 +93,10 @@ class RunRecords:
         epochs[epoch] = list(per_crop)
         with open(path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"epoch": epoch, "metric": metric, "scores": epochs[epoch]}) + "\n")
-        best, margin = latest_not_worse(epochs)
-        if best != epoch:
+        pick, top, margin = latest_not_worse(epochs)
+        if pick != epoch:
             log.info("hold-out: epoch %d reads %.2f points below epoch %d, more than two paired standard errors; "
-                     "best.ckpt stays", epoch, 100 * margin, max(epochs, key=lambda e: sum(epochs[e])))
+                     "best.ckpt stays", epoch, 100 * margin, top)
             return False
         return self._write_best(net, epoch, scores, meta, metric)
 
@@ -109,13 +109,13 @@ class RunRecords:
         return True
 
 
-def latest_not_worse(epochs: Mapping[int, Sequence[float]], z: float = 2.0) -> Tuple[int, float]:
+def latest_not_worse(epochs: Mapping[int, Sequence[float]], z: float = 2.0) -> Tuple[int, int, float]:
     """The latest epoch whose mean per-crop score is not below the best epoch's by more than ``z`` paired
-    standard errors, and how far the last epoch is below the best (a fraction). Within one stage the epochs of a
-    decaying schedule differ by about the hold-out's noise; this prefers the end of the schedule unless the
-    hold-out shows it is worse."""
+    standard errors, the best epoch (the earliest on a tie), and how far the last epoch is below it (a fraction).
+    Within one stage the epochs of a decaying schedule differ by about the hold-out's noise; this prefers the end
+    of the schedule unless the hold-out shows it is worse."""
     order = sorted(epochs)
-    top = max(order, key=lambda e: (sum(epochs[e]), -e))          # the best mean, the earliest on a tie
+    top = max(order, key=lambda e: (sum(epochs[e]), -e))
     n = len(epochs[top])
 
     def below(e: int) -> Tuple[float, float]:
@@ -124,11 +124,12 @@ def latest_not_worse(epochs: Mapping[int, Sequence[float]], z: float = 2.0) -> T
         var = sum((d - mean) ** 2 for d in diffs) / max(n - 1, 1)
         return mean, math.sqrt(var / n)
 
-    for e in reversed(order):
+    def not_worse(e: int) -> bool:
         gap, se = below(e)
-        if gap <= z * se:
-            return e, below(order[-1])[0]
-    return top, below(order[-1])[0]
+        return gap <= z * se
+
+    pick = next(e for e in reversed(order) if not_worse(e))   # ``top`` itself always qualifies
+    return pick, top, below(order[-1])[0]
 
 
 def plot_metrics(metrics_path: str, output: str) -> bool:
