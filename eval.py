@@ -102,7 +102,8 @@ def main(argv=None) -> int:
               f"network_images_per_s={result.network_images_per_s:.1f}")
         for dec, metric in result.decoders.items():
             print(f"decoder={dec} correct={metric.correct} total={metric.total} "
-                  f"decode_images_per_s={result.decode_images_per_s[dec]:.0f} accuracy={metric.accuracy:.4f}")
+                  f"decode_images_per_s={result.decode_images_per_s[dec]:.0f} accuracy={metric.accuracy:.4f} "
+                  f"char_accuracy={metric.char_accuracy:.4f}")
         for subset, per_decoder in result.subsets.items():
             for dec, metric in per_decoder.items():
                 print(f"subset={subset} decoder={dec} correct={metric.correct} total={metric.total} "

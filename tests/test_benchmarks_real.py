@@ -123,12 +123,13 @@ def test_discover_sets_by_folder_name_and_label_lists(tmp_path):
 def test_average_is_weighted_by_crops_and_mean_is_not():
     from src.evaluation.scoring import SetResult
 
-    def result(name, correct, total):
-        metric = WordAccuracy(correct=correct, total=total)
+    def result(name, correct, total):      # the misread words half right by characters
+        metric = WordAccuracy(correct=correct, total=total, similarities=[1.0] * correct + [0.5] * (total - correct))
         return SetResult(name, total, 0, 1.0, decoders={"greedy": metric})
 
     lines = summary_lines([result("a", 9, 10), result("b", 10, 90)], "greedy")
-    assert lines == ["average: accuracy=0.1900 correct=19 total=100", "mean: accuracy=0.5056 sets=2"]
+    assert lines == ["average: accuracy=0.1900 correct=19 total=100 char_accuracy=0.5950",
+                     "mean: accuracy=0.5056 sets=2"]
 
 
 def test_results_table_puts_each_set_and_subset_next_to_the_peers():

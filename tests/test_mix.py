@@ -10,6 +10,7 @@ import pytest
 
 from src.data.mix import MixedSource, MixPart, batch_counts, split_holdout
 from src.data.source import ListSource, SourceError
+from src.train.records import read_holdout_scores
 from tests.conftest import ROOT, word_image
 
 
@@ -102,7 +103,16 @@ def test_train_on_a_mix_with_holdout_then_pretrained_with_another_alphabet(tmp_p
     assert res.stdout.count("holdout accuracy") == 2 and res.stdout.count(", 1-NED ") == 2
     assert os.path.isfile(out / "best.ckpt")
     assert json.load(open(out / "best.json"))["epoch"] in (1, 2)
-    assert len((out / "holdout_scores.jsonl").read_text().splitlines()) == 2   # per-crop scores of both epochs
+    scores = read_holdout_scores(str(out))                    # per-crop scores of both epochs, both statistics
+    best = json.load(open(out / "best.json"))
+    assert sorted(scores) == [1, 2] and all(len(s["word"]) == len(s["char"]) == 6 for s in scores.values())
+    assert sum(scores[best["epoch"]]["word"]) / 6 == best["accuracy"]
+    res = subprocess.run([sys.executable, "tools/holdout_bootstrap.py", "--score", f"{out}/best.ckpt", "--holdout",
+                          f"{out}/holdout.tsv", "--output", str(tmp_path / "rescored"), "--resamples=50", str(out)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr[-2000:]
+    assert read_holdout_scores(str(tmp_path / "rescored"))[best["epoch"]]["word"] == scores[best["epoch"]]["word"]
+    assert "| run | exact match | 2 |" in res.stdout and "| rescored | exact match | 1 |" in res.stdout
     held = (out / "holdout.tsv").read_text().splitlines()
     assert len(held) == 6 and all(os.path.isabs(line.split("\t")[0]) for line in held)
     res = subprocess.run([sys.executable, "eval.py", "--eval_dataset=list", f"--eval_dataset_path={out}/holdout.tsv",

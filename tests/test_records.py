@@ -41,10 +41,15 @@ def test_keep_latest_not_worse_writes_best_ckpt_and_survives_a_resume(tmp_path):
     net = nn.Dense(3, 2)
     good, worse = [1.0] * 90 + [0.0] * 10, [1.0] * 50 + [0.0] * 50
     scores = lambda xs: {"accuracy": sum(xs) / len(xs), "char_accuracy": sum(xs) / len(xs)}  # noqa: E731
-    records = RunRecords(str(tmp_path))
-    assert records.keep_latest_not_worse(net, 1, scores(good), good, {"epoch_num": 1})
-    assert not RunRecords(str(tmp_path)).keep_latest_not_worse(net, 2, scores(worse), worse, {"epoch_num": 2})
+
+    def epoch_end(epoch, crops):             # each epoch a new RunRecords, as after a resume
+        records = RunRecords(str(tmp_path))
+        records.record_holdout_scores(epoch, {"word": crops, "char": crops})
+        return records.keep_latest_not_worse(net, epoch, scores(crops), {"epoch_num": epoch})
+
+    assert epoch_end(1, good)
+    assert not epoch_end(2, worse)
     assert json.loads((tmp_path / "best.json").read_text())["epoch"] == 1
-    assert RunRecords(str(tmp_path)).keep_latest_not_worse(net, 3, scores(good), good, {"epoch_num": 3})
+    assert epoch_end(3, good)
     assert json.loads((tmp_path / "best.json").read_text())["epoch"] == 3
     assert len((tmp_path / "holdout_scores.jsonl").read_text().splitlines()) == 3

@@ -177,7 +177,8 @@ def test_eval_report_numbers_equal_the_accuracy_lines_and_compare_two_models(tmp
                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     printed = {m.group(1): (m.group(2), m.group(3), m.group(4))
-               for m in re.finditer(r"^(\S+): accuracy=([0-9.]+) correct=(\d+) total=(\d+)$", res.stdout, re.M)}
+               for m in re.finditer(r"^(\S+): accuracy=([0-9.]+) correct=(\d+) total=(\d+) char_accuracy=[0-9.]+$",
+                                    res.stdout, re.M)}
     html = (report / "index.html").read_text()
     cells = dict(re.findall(r'data-set="([^"]+)" data-decoder="greedy">([^<]+)</td>', html))
     assert set(cells) == {"iiit5k", "ic15"}

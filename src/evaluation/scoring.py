@@ -238,7 +238,8 @@ def evaluate_set(backend: Backend, charset: Charset, kind: str, path: str, specs
 
 
 def format_line(name: str, metric: WordAccuracy) -> str:
-    return f"{name}: accuracy={metric.accuracy:.4f} correct={metric.correct} total={metric.total}"
+    return (f"{name}: accuracy={metric.accuracy:.4f} correct={metric.correct} total={metric.total} "
+            f"char_accuracy={metric.char_accuracy:.4f}")
 
 
 def summary_lines(results: Sequence[SetResult], decoder: str) -> List[str]:
@@ -249,8 +250,10 @@ def summary_lines(results: Sequence[SetResult], decoder: str) -> List[str]:
         return []
     suffix = "" if decoder == "greedy" else f"/{decoder}"
     correct, total = sum(m.correct for m in scored), sum(m.total for m in scored)
+    chars = sum(sum(m.similarities) for m in scored) / max(total, 1)
     mean = sum(m.accuracy for m in scored) / len(scored)
-    return [f"average{suffix}: accuracy={correct / max(total, 1):.4f} correct={correct} total={total}",
+    return [f"average{suffix}: accuracy={correct / max(total, 1):.4f} correct={correct} total={total} "
+            f"char_accuracy={chars:.4f}",
             f"mean{suffix}: accuracy={mean:.4f} sets={len(scored)}"]
 
 

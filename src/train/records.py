@@ -18,6 +18,8 @@ log = logging.getLogger("crnn")
 
 #: ``holdout_metric`` -> the score in ``best.json`` that picks ``best.ckpt``
 HOLDOUT_METRICS = {"word": "accuracy", "char": "char_accuracy"}
+#: per-crop hold-out scores of every epoch, one JSON line each, in the run folder
+HOLDOUT_SCORES = "holdout_scores.jsonl"
 
 
 class RunRecords:
@@ -78,21 +80,22 @@ class RunRecords:
             return False
         return self._write_best(net, epoch, scores, meta, metric)
 
-    def keep_latest_not_worse(self, net: nn.Cell, epoch: int, scores: Mapping[str, float],
-                              per_crop: Sequence[float], meta: Mapping, metric: str = "word") -> bool:
+    def record_holdout_scores(self, epoch: int, per_crop: Mapping[str, Sequence[float]]) -> None:
+        """Append this epoch's per-crop hold-out scores (``word``: 1/0 exact match, ``char``: 1-NED) to
+        ``holdout_scores.jsonl``: what ``holdout_pick=latest_not_worse`` decides by, and what
+        ``tools/holdout_bootstrap.py`` measures the pick's noise from."""
+        if not self.is_main:
+            return
+        os.makedirs(self.folder, exist_ok=True)
+        with open(os.path.join(self.folder, HOLDOUT_SCORES), "a", encoding="utf-8") as f:
+            f.write(json.dumps({"epoch": epoch, **{k: list(v) for k, v in per_crop.items()}}) + "\n")
+
+    def keep_latest_not_worse(self, net: nn.Cell, epoch: int, scores: Mapping[str, float], meta: Mapping,
+                              metric: str = "word") -> bool:
         """``holdout_pick=latest_not_worse``: write ``net`` to ``best.ckpt`` unless the hold-out reads this epoch
-        worse than the best epoch so far by more than two paired standard errors (the per-crop scores of every
-        epoch are kept in ``holdout_scores.jsonl``, so the rule survives a resume); True if it did."""
-        path = os.path.join(self.folder, "holdout_scores.jsonl")
-        epochs: Dict[int, List[float]] = {}
-        if os.path.isfile(path):
-            with open(path, encoding="utf-8") as f:
-                for line in f:
-                    entry = json.loads(line)
-                    epochs[entry["epoch"]] = entry["scores"]
-        epochs[epoch] = list(per_crop)
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"epoch": epoch, "metric": metric, "scores": epochs[epoch]}) + "\n")
+        worse than the best epoch so far by more than two paired standard errors, by the per-crop scores
+        recorded so far (:meth:`record_holdout_scores`; they survive a resume); True if it did."""
+        epochs = {e: crops[metric] for e, crops in read_holdout_scores(self.folder).items() if metric in crops}
         pick, top, margin = latest_not_worse(epochs)
         if pick != epoch:
             log.info("hold-out: epoch %d reads %.2f points below epoch %d, more than two paired standard errors; "
@@ -107,6 +110,27 @@ class RunRecords:
             json.dump({"epoch": epoch, **scores, "metric": metric}, f)
         log.info("hold-out best %s %.4f at epoch %d: network written to %s", key, scores[key], epoch, self.best_path)
         return True
+
+
+def read_holdout_scores(folder: str) -> Dict[int, Dict[str, List[float]]]:
+    """``{epoch: {"word": [...], "char": [...]}}`` from a run folder's ``holdout_scores.jsonl`` (empty when it has
+    none; a resumed run's repeat of an epoch replaces the earlier line; a line cut by a kill is skipped). Lines of
+    the first format (``{"metric": m, "scores": [...]}``, one statistic) are read as ``{m: [...]}``."""
+    path = os.path.join(folder, HOLDOUT_SCORES)
+    epochs: Dict[int, Dict[str, List[float]]] = {}
+    if not os.path.isfile(path):
+        return epochs
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            epoch = int(entry.pop("epoch"))
+            if "scores" in entry:
+                entry = {entry["metric"]: entry["scores"]}
+            epochs[epoch] = {k: [float(x) for x in v] for k, v in entry.items() if k in HOLDOUT_METRICS}
+    return epochs
 
 
 def latest_not_worse(epochs: Mapping[int, Sequence[float]], z: float = 2.0) -> Tuple[int, int, float]:

@@ -227,10 +227,10 @@ class Trainer:
             meta = {k: v for k, v in self.checkpoints.meta(epoch, 0, 0).items()
                     if k not in ("step_num", "global_step_num")}
             scores = {"accuracy": result.accuracy, "char_accuracy": result.char_accuracy}
+            self.records.record_holdout_scores(epoch, {"word": [float(r[3]) for r in result.records],
+                                                       "char": result.similarities})
             if cfg.holdout_pick == "latest_not_worse":
-                per_crop = ([float(r[3]) for r in result.records] if cfg.holdout_metric == "word"
-                            else result.similarities)
-                self.records.keep_latest_not_worse(self.net, epoch, scores, per_crop, meta, cfg.holdout_metric)
+                self.records.keep_latest_not_worse(self.net, epoch, scores, meta, cfg.holdout_metric)
             else:
                 self.records.keep_best(self.net, epoch, scores, meta, cfg.holdout_metric)
         if cfg.eval_during_train:
