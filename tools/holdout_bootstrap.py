@@ -44,8 +44,7 @@ def score_checkpoints(paths: List[str], holdout: str, output: str) -> None:
         result = evaluate_set(recognizer.backend, recognizer.charset, "list", holdout, specs,
                               build_shared_decoders(specs, recognizer.charset), options, cfg.eval_batch_size,
                               cfg.num_parallel_workers, name="holdout", progress=False).decoders["greedy"]
-        records.record_holdout_scores(epoch, {"word": [float(r[3]) for r in result.records],
-                                              "char": result.similarities})
+        records.record_holdout_scores(epoch, result.per_crop())
         done.add(epoch)
         print(f"{os.path.basename(path)}: epoch {epoch} holdout {result.correct}/{result.total}, "
               f"1-NED {result.char_accuracy:.4f}", flush=True)
@@ -68,10 +67,10 @@ def table(folders: List[str], resamples: int, seed: int) -> List[str]:
             epochs: Dict[int, List[float]] = {e: s[key] for e, s in scores.items() if key in s}
             if not epochs:
                 continue
-            sizes = {len(v) for v in epochs.values()}
-            if len(sizes) != 1:
-                raise UsageError(f"{folder}: the epochs were scored on different numbers of crops {sorted(sizes)}")
-            st = paired_bootstrap(epochs, resamples, seed)
+            try:
+                st = paired_bootstrap(epochs, resamples, seed)
+            except UsageError as err:
+                raise UsageError(f"{folder}: {err}") from None
             rows.append(f"| {os.path.basename(os.path.normpath(folder))} | {name} | {len(st.epochs)} | "
                         f"{100 * min(st.means):.1f}–{100 * max(st.means):.1f} | {100 * st.paired_se:.2f} | "
                         f"epoch {st.pick} | {100 * st.same_pick:.0f}% | epoch {latest_not_worse(epochs)[0]} |")

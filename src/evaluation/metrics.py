@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import List, Tuple
+from typing import Dict, List, Tuple
 
 from ..decoding.lexicon import edit_distance
 
@@ -49,6 +49,10 @@ class WordAccuracy:
         """Mean of 1 - normalised edit distance (ICDAR 2019's 1-N.E.D.): a word read 8 of 9 characters right
         counts 0.89 instead of 0 (a finer score where whole matches are rare: long strings, text lines)."""
         return sum(self.similarities) / self.total if self.total else 0.0
+
+    def per_crop(self) -> Dict[str, List[float]]:
+        """Each word's score by both statistics: ``word`` 1/0 (exact match), ``char`` 1-NED."""
+        return {"word": [float(r[3]) for r in self.records], "char": list(self.similarities)}
 
 
 def word_similarity(truth: str, read: str) -> float:

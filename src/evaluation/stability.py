@@ -12,6 +12,8 @@ from typing import Dict, List, Mapping, Sequence
 
 import numpy as np
 
+from ..errors import UsageError
+
 
 @dataclass
 class PickStability:
@@ -35,9 +37,10 @@ def paired_bootstrap(epochs: Mapping[int, Sequence[float]], resamples: int = 200
     ``epochs``: per-crop scores (1/0 or 1-NED) of every epoch, all over the same crops in the same order."""
     order = sorted(epochs)
     if not order:
-        raise ValueError("no epochs to compare")
-    if len({len(epochs[e]) for e in order}) != 1 or not len(epochs[order[0]]):
-        raise ValueError("every epoch needs scores for the same non-empty list of crops")
+        raise UsageError("no epochs to compare")
+    sizes = sorted({len(epochs[e]) for e in order})
+    if len(sizes) != 1 or not sizes[0]:
+        raise UsageError(f"every epoch needs scores for the same non-empty list of crops (got {sizes} crops)")
     scores = np.array([epochs[e] for e in order], dtype=np.float64)      # epochs x crops
     full = scores.mean(axis=1)
     pick = int(np.argmax(full))                                            # argmax: the first on a tie

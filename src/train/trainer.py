@@ -227,8 +227,7 @@ class Trainer:
             meta = {k: v for k, v in self.checkpoints.meta(epoch, 0, 0).items()
                     if k not in ("step_num", "global_step_num")}
             scores = {"accuracy": result.accuracy, "char_accuracy": result.char_accuracy}
-            self.records.record_holdout_scores(epoch, {"word": [float(r[3]) for r in result.records],
-                                                       "char": result.similarities})
+            self.records.record_holdout_scores(epoch, result.per_crop())
             if cfg.holdout_pick == "latest_not_worse":
                 self.records.keep_latest_not_worse(self.net, epoch, scores, meta, cfg.holdout_metric)
             else:
