@@ -32,8 +32,7 @@ def main() -> int:
     from src.config import load_config
     from src.data.source import SourceError
     from src.data.pipeline import SourceOptions
-    from src.decoding import parse_decoder_spec
-    from src.evaluation.scoring import build_shared_decoders, discover_sets, evaluate_set
+    from src.evaluation.scoring import discover_sets, greedy_result
     from src.serve.recognizer import Recognizer
     from src.utils import setup_logging
 
@@ -47,12 +46,9 @@ def main() -> int:
             recognizer = Recognizer.from_checkpoint(path, backend="auto", batch_size=cfg.eval_batch_size,
                                                     interpolation=args.resize_interpolation or None)
             options = recognizer.source_options(SourceOptions.from_config(cfg))
-            specs = [parse_decoder_spec("greedy")]
-            greedy = build_shared_decoders(specs, recognizer.charset)
             for name, kind, root in sets:
-                result = evaluate_set(recognizer.backend, recognizer.charset, kind, root, specs, greedy,
-                                      options, cfg.eval_batch_size, cfg.num_parallel_workers,
-                                      name=name, optional_decoders=True, progress=False)
+                result = greedy_result(recognizer.backend, recognizer.charset, kind, root, options,
+                                       cfg.eval_batch_size, cfg.num_parallel_workers, name=name)
                 rows = [(name, result.decoders["greedy"])] + [(k, v["greedy"]) for k, v in result.subsets.items()]
                 with open(args.output, "a", encoding="utf-8") as f:
                     for set_name, metric in rows:

@@ -25,15 +25,13 @@ def score_checkpoints(paths: List[str], holdout: str, output: str) -> None:
     from src import checkpoint
     from src.config import load_config
     from src.data.pipeline import SourceOptions
-    from src.decoding import parse_decoder_spec
-    from src.evaluation.scoring import build_shared_decoders, evaluate_set
+    from src.evaluation.scoring import greedy_result
     from src.serve.recognizer import Recognizer
     from src.train.records import HOLDOUT_SCORES, RunRecords, read_holdout_scores
 
     cfg = load_config([])
     records = RunRecords(output)
     done = set(read_holdout_scores(output))
-    specs = [parse_decoder_spec("greedy")]
     for path in paths:
         epoch = int(checkpoint.read(path)[1].get("epoch_num", 0))
         if epoch in done:
@@ -41,9 +39,8 @@ def score_checkpoints(paths: List[str], holdout: str, output: str) -> None:
             continue
         recognizer = Recognizer.from_checkpoint(path, backend="auto", batch_size=cfg.eval_batch_size)
         options = recognizer.source_options(SourceOptions.from_config(cfg))
-        result = evaluate_set(recognizer.backend, recognizer.charset, "list", holdout, specs,
-                              build_shared_decoders(specs, recognizer.charset), options, cfg.eval_batch_size,
-                              cfg.num_parallel_workers, name="holdout", progress=False).decoders["greedy"]
+        result = greedy_result(recognizer.backend, recognizer.charset, "list", holdout, options,
+                               cfg.eval_batch_size, cfg.num_parallel_workers, name="holdout").decoders["greedy"]
         records.record_holdout_scores(epoch, result.per_crop())
         done.add(epoch)
         print(f"{os.path.basename(path)}: epoch {epoch} holdout {result.correct}/{result.total}, "

@@ -237,6 +237,15 @@ def evaluate_set(backend: Backend, charset: Charset, kind: str, path: str, specs
     return result
 
 
+def greedy_result(backend: Backend, charset: Charset, kind: str, path: str, options: SourceOptions,
+                  batch_size: int, num_workers: int = 1, name: Optional[str] = None) -> SetResult:
+    """One set scored by greedy decoding alone, quietly (no progress bar): the learning curves and the
+    hold-out scoring of saved epochs (``tools/eval_curve.py``, ``tools/holdout_bootstrap.py --score``)."""
+    specs = [DecoderSpec("greedy")]
+    return evaluate_set(backend, charset, kind, path, specs, build_shared_decoders(specs, charset), options,
+                        batch_size, num_workers, name=name, optional_decoders=True, progress=False)
+
+
 def format_line(name: str, metric: WordAccuracy) -> str:
     return (f"{name}: accuracy={metric.accuracy:.4f} correct={metric.correct} total={metric.total} "
             f"char_accuracy={metric.char_accuracy:.4f}")
