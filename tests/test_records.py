@@ -1,5 +1,6 @@
 """best.ckpt/best.json: the hold-out statistic named by ``holdout_metric`` picks the epoch, and survives a resume."""
 import json
+import logging
 
 import pytest
 from mindspore import nn
@@ -37,7 +38,7 @@ def test_latest_not_worse_keeps_the_end_of_the_schedule_unless_the_holdout_shows
     assert abs(latest_not_worse({1: best, 2: far})[2] - 30 / crops) < 1e-12
 
 
-def test_keep_latest_not_worse_writes_best_ckpt_and_survives_a_resume(tmp_path):
+def test_keep_latest_not_worse_writes_best_ckpt_and_survives_a_resume(tmp_path, caplog):
     net = nn.Dense(3, 2)
     good, worse = [1.0] * 90 + [0.0] * 10, [1.0] * 50 + [0.0] * 50
     scores = lambda xs: {"accuracy": sum(xs) / len(xs), "char_accuracy": sum(xs) / len(xs)}  # noqa: E731
@@ -50,6 +51,9 @@ def test_keep_latest_not_worse_writes_best_ckpt_and_survives_a_resume(tmp_path):
     assert epoch_end(1, good)
     assert not epoch_end(2, worse)
     assert json.loads((tmp_path / "best.json").read_text())["epoch"] == 1
-    assert epoch_end(3, good)
+    with caplog.at_level(logging.INFO, logger="crnn"):
+        assert epoch_end(3, good)
     assert json.loads((tmp_path / "best.json").read_text())["epoch"] == 3
+    # the log says it is the pick, not the best (epoch 1 ties it and came first)
+    assert "hold-out pick (not worse than epoch 1, the best) accuracy 0.9000 at epoch 3" in caplog.text
     assert len((tmp_path / "holdout_scores.jsonl").read_text().splitlines()) == 3

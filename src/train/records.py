@@ -78,7 +78,7 @@ class RunRecords:
         if scores[key] <= best:
             log.info("hold-out best stays %s %.4f (%s)", key, best, self.best_path)
             return False
-        return self._write_best(net, epoch, scores, meta, metric)
+        return self._write_best(net, epoch, scores, meta, metric, "hold-out best")
 
     def record_holdout_scores(self, epoch: int, per_crop: Mapping[str, Sequence[float]]) -> None:
         """Append this epoch's per-crop hold-out scores (``word``: 1/0 exact match, ``char``: 1-NED) to
@@ -101,14 +101,16 @@ class RunRecords:
             log.info("hold-out: epoch %d reads %.2f points below epoch %d, more than two paired standard errors; "
                      "best.ckpt stays", epoch, 100 * margin, top)
             return False
-        return self._write_best(net, epoch, scores, meta, metric)
+        why = "hold-out best" if top == epoch else f"hold-out pick (not worse than epoch {top}, the best)"
+        return self._write_best(net, epoch, scores, meta, metric, why)
 
-    def _write_best(self, net: nn.Cell, epoch: int, scores: Mapping[str, float], meta: Mapping, metric: str) -> bool:
+    def _write_best(self, net: nn.Cell, epoch: int, scores: Mapping[str, float], meta: Mapping, metric: str,
+                    why: str) -> bool:
         key = HOLDOUT_METRICS[metric]
         checkpoint.save(net, self.best_path, dict(meta))
         with open(self.best_path[:-len(".ckpt")] + ".json", "w", encoding="utf-8") as f:
             json.dump({"epoch": epoch, **scores, "metric": metric}, f)
-        log.info("hold-out best %s %.4f at epoch %d: network written to %s", key, scores[key], epoch, self.best_path)
+        log.info("%s %s %.4f at epoch %d: network written to %s", why, key, scores[key], epoch, self.best_path)
         return True
 
 
