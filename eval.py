@@ -26,14 +26,14 @@ def load_recognizer(cfg, checkpoint_path: str = ""):
     flags = explicit_model_flags(cfg)
     if cfg.model and not checkpoint_path:
         recognizer = Recognizer.from_exported(cfg.model, alphabet=flags.get("alphabet"),
-                                              interpolation=cfg.resize_interpolation or None)
+                                              interpolation=cfg.resize_interpolation or None, turn_tall=cfg.turn_tall)
     elif checkpoint_path or cfg.checkpoint_path:
         size = (cfg.image_height, cfg.image_width) if {"image_height", "image_width"} & set(flags) else None
         recognizer = Recognizer.from_checkpoint(
             checkpoint_path or cfg.checkpoint_path, alphabet=flags.get("alphabet"), case_sensitive=flags.get("case_sensitive"),
             hidden_size=flags.get("hidden_size"), image_size=size, device_target=cfg.device_target,
             backend=cfg.backend, interpolation=cfg.resize_interpolation or None,
-            keep_aspect_ratio=flags.get("keep_aspect_ratio"), batch_size=cfg.eval_batch_size)
+            keep_aspect_ratio=flags.get("keep_aspect_ratio"), batch_size=cfg.eval_batch_size, turn_tall=cfg.turn_tall)
     else:
         raise UsageError("no --checkpoint_path (or --model) given")
     return recognizer
@@ -76,7 +76,8 @@ def main(argv=None) -> int:
         details = bool(cfg.report)
         for set_name, kind, path in sets:
             result = evaluate_set(backend, charset, kind, path, specs, shared, options, cfg.eval_batch_size,
-                                  cfg.num_parallel_workers, name=set_name, optional_decoders=many, details=details)
+                                  cfg.num_parallel_workers, name=set_name, optional_decoders=many, details=details,
+                                  turn_tall=recognizer.turn_tall)
             results.append(result)
             rows += [(set_name, p) for p in result.predictions[list(result.decoders)[-1]]]
             if many:
@@ -132,7 +133,7 @@ def compare_results(cfg, sets, specs, many: bool):
     shared = build_shared_decoders(specs, recognizer.charset)
     results = [evaluate_set(recognizer.backend, recognizer.charset, kind, path, specs, shared, options,
                             cfg.eval_batch_size, cfg.num_parallel_workers, name=name, optional_decoders=many,
-                            details=True) for name, kind, path in sets]
+                            details=True, turn_tall=recognizer.turn_tall) for name, kind, path in sets]
     return Comparison(cfg.compare_checkpoint_path, results)
 
 

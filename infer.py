@@ -60,7 +60,7 @@ def load_recognizer(args, num_images: int):
             print(f"note: {note.replace('--decoders=', '--decoder ')}", file=sys.stderr)
     elif decoder == "lexicon":
         raise UsageError("--decoder lexicon needs a word list: --decoder lexicon=FILE")
-    options = dict(decoder=decoder, batch_size=args.batch_size)
+    options = dict(decoder=decoder, batch_size=args.batch_size, turn_tall=args.turn_tall)
     if args.resize_interpolation:  # else the model's own (checkpoint metadata or export JSON), else bilinear
         options["interpolation"] = args.resize_interpolation
     if args.model:
@@ -100,6 +100,9 @@ def main(argv=None) -> int:
     parser.add_argument("--beam_width", type=int, default=0, help="deprecated: --decoder beam:N")
     parser.add_argument("--lexicon", default="", help="deprecated: --decoder lexicon=FILE")
     parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--turn_tall", type=float, default=0.0,
+                        help="read images at least this many times taller than wide (e.g. 1.5) also turned 90 degrees "
+                             "each way and keep the most confident reading (vertical, rotated words); 0: off")
     parser.add_argument("--resize_interpolation", default="", choices=CHOICES["resize_interpolation"],
                         help="resizing to the network input (default: the model's own, else bilinear)")
     parser.add_argument("--output", default="", help="also write the predictions to this TSV file")

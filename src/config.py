@@ -239,6 +239,8 @@ def validate(cfg: Config) -> None:
             problems.append(f"train_mix must be comma-separated numbers, e.g. 0.6,0.4 (got {cfg.train_mix!r})")
     if not 0 <= cfg.rendered_short_words <= 1:
         problems.append(f"rendered_short_words must be in [0, 1] (got {cfg.rendered_short_words})")
+    if cfg.turn_tall and cfg.turn_tall < 1:
+        problems.append(f"turn_tall must be 0 (off) or at least 1 (height / width), got {cfg.turn_tall}")
     if not 0 <= cfg.holdout_fraction < 1:
         problems.append(f"holdout_fraction must be in [0, 1) (got {cfg.holdout_fraction})")
     if cfg.pretrained and not os.path.isfile(cfg.pretrained):

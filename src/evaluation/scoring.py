@@ -10,7 +10,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -22,9 +22,10 @@ from ..config import ROOT
 from ..data.benchmarks import read_image_lexicons
 from ..data.pipeline import SourceOptions, build_source, eval_indices, make_dataset
 from ..data.source import STATUS_OK, MissingSample, SourceError, WordSource
+from ..data.transforms import preprocess
 from ..decoding import Decoder, DecoderSpec, GreedyDecoder, build_decoder
 from ..decoding.confidence import CharProb, char_probs, min_char_prob
-from ..model.backend import Backend, MindSporeBackend, log_softmax, run_batched
+from ..model.backend import Backend, MindSporeBackend, is_tall, log_softmax, read_turned, run_batched
 from ..utils import LOG_EVERY_SECONDS, format_seconds
 from .metrics import WordAccuracy
 
@@ -101,6 +102,8 @@ class Outputs:
     raw_labels: List[str] = field(default_factory=list)
     readable: List[bool] = field(default_factory=list)
     log_probs: List[np.ndarray] = field(default_factory=list)   # one [T, C] array per sample
+    tall: int = 0      # samples read turned too (``turn_tall``) ...
+    turned: int = 0    # ... and those whose turned reading was kept
 
     def predictions(self, metric: WordAccuracy, confidences: Sequence[float], charset: Charset) -> List[Prediction]:
         """The samples as scored in ``metric`` (by :meth:`score`), with per-character probabilities on demand."""
@@ -128,9 +131,24 @@ def label_or_empty(source: WordSource, index: int, raw: bool = False) -> str:
         return ""
 
 
+def turn_tall_samples(backend: Backend, source: WordSource, log_probs: np.ndarray, readable: Sequence[int],
+                      ids: Sequence[int], min_ratio: float, out: Outputs) -> None:
+    """The turned reading (:func:`src.model.backend.read_turned`) of a batch's readable tall samples, in place:
+    each is read again from the source, turned, through the source's own resizing."""
+    if not readable:
+        return
+    images = [source.load_image(int(ids[b])) for b in readable]
+    prepare = partial(preprocess, size=source.image_size, interpolation=source.interpolation,
+                      keep_aspect_ratio=source.keep_aspect_ratio)
+    log_probs[:, readable], turns = read_turned(backend, images, log_probs[:, readable], min_ratio, prepare)
+    out.tall += sum(is_tall(image, min_ratio) for image in images)
+    out.turned += sum(1 for k in turns if k)
+
+
 def collect_outputs(backend: Backend, source: WordSource, batch_size: int, num_workers: int,
-                    progress: bool = True) -> Outputs:
-    """Log-probabilities for every sample of ``source``, in order (unreadable ones flagged)."""
+                    progress: bool = True, turn_tall: float = 0.0) -> Outputs:
+    """Log-probabilities for every sample of ``source``, in order (unreadable ones flagged); with ``turn_tall``
+    the tall samples' most confident way up (:func:`turn_tall_samples`)."""
     indices, real = eval_indices(len(source), batch_size)
     dataset = make_dataset(source, indices, batch_size, num_workers)
     out = Outputs()
@@ -138,6 +156,9 @@ def collect_outputs(backend: Backend, source: WordSource, batch_size: int, num_w
     start = last_line = time.time()
     for images, _, _, status, ids in dataset.create_tuple_iterator(num_epochs=1, output_numpy=True):
         log_probs = log_softmax(run_batched(backend, images).astype(np.float32))
+        if turn_tall:
+            readable = [b for b, st in enumerate(status[: real - len(out.keys)]) if st == STATUS_OK]
+            turn_tall_samples(backend, source, log_probs, readable, ids, turn_tall, out)
         for b, (st, i) in enumerate(zip(status, ids)):
             if len(out.keys) >= real:
                 break
@@ -191,11 +212,12 @@ def build_shared_decoders(specs: Sequence[DecoderSpec], charset: Charset) -> Dic
 def evaluate_set(backend: Backend, charset: Charset, kind: str, path: str, specs: Sequence[DecoderSpec],
                  shared: Dict[str, Decoder], options: SourceOptions, batch_size: int, num_workers: int = 1,
                  name: Optional[str] = None, optional_decoders: bool = False, progress: bool = True,
-                 details: bool = False) -> SetResult:
+                 details: bool = False, turn_tall: float = 0.0) -> SetResult:
     """Run ``backend`` once over a set and score it with every decoder.
 
     ``shared`` are the set-independent decoders (:func:`build_shared_decoders`); the per-image
-    lexicon decoders (``lexicon:50``/``lexicon:1k``) are built here from the set's own lexicons. With
+    lexicon decoders (``lexicon:50``/``lexicon:1k``) are built here from the set's own lexicons; ``turn_tall``
+    reads the tall crops turned too (:func:`turn_tall_samples`). With
     ``optional_decoders`` a decoder the set has no data for (lexicons outside IIIT5K) is skipped
     with a log line instead of failing. The result holds the last decoder's predictions (every decoder's
     with ``details``, and the source, for the report).
@@ -216,8 +238,11 @@ def evaluate_set(backend: Backend, charset: Charset, kind: str, path: str, specs
                 raise
             log.info("%s: decoder %s not applicable (%s)", name or kind, dec, err)
     start = time.time()
-    outputs = collect_outputs(backend, source, batch_size, num_workers, progress)
+    outputs = collect_outputs(backend, source, batch_size, num_workers, progress, turn_tall)
     rate = len(outputs.keys) / max(time.time() - start, 1e-9)
+    if turn_tall:
+        log.info("%s: %d crops at least %g times taller than wide also read turned, %d of them kept turned",
+                 name or kind, outputs.tall, turn_tall, outputs.turned)
     result = SetResult(name or kind, len(outputs.keys), outputs.readable.count(False), rate)
     subsets = getattr(source, "subsets", {})
     result.source = source if details else None

@@ -27,6 +27,7 @@ from ..decoding import Decoder, DecoderSpecError, build_decoder, parse_decoder_s
 from ..decoding.confidence import Reading, char_probs
 from ..errors import CrnnError
 from ..spec import ModelSpec, SpecError, resolve
+from ..model.backend import read_turned
 from .backends import Backend, MindSporeBackend, fastest_cpu_backend, load_exported, log_softmax, run_batched
 
 SHIPPED_CHECKPOINT = os.path.join(ROOT, "checkpoints", "crnn_cpu.ckpt")
@@ -87,11 +88,17 @@ class Recognizer:
 
     def __init__(self, backend: Backend, charset: Charset, image_size: Tuple[int, int] = (32, 100),
                  decoder: str = "greedy", batch_size: int = 64, beam_width: Optional[int] = None,
-                 lexicon: Sequence[str] = (), interpolation: str = "bilinear", keep_aspect_ratio: bool = False) -> None:
+                 lexicon: Sequence[str] = (), interpolation: str = "bilinear", keep_aspect_ratio: bool = False,
+                 turn_tall: float = 0.0) -> None:
         """``decoder`` is a decoder spec (:mod:`src.decoding.spec`: ``greedy``, ``beam:10``, ``lexicon=words.txt``,
-        or ``lexicon`` with the ``lexicon`` word list); ``beam_width`` (old API) sets the width of a bare ``beam``."""
+        or ``lexicon`` with the ``lexicon`` word list); ``beam_width`` (old API) sets the width of a bare ``beam``.
+        ``turn_tall``: read images at least this many times taller than wide also turned 90° each way and keep
+        the most confident reading (:func:`src.model.backend.read_turned`; 0: off)."""
         if batch_size <= 0:
             raise RecognizerError(f"batch_size must be > 0 (got {batch_size})")
+        if turn_tall and turn_tall < 1:
+            raise RecognizerError(f"turn_tall must be 0 (off) or at least 1 (height / width), got {turn_tall}")
+        self.turn_tall = turn_tall
         self.backend = backend
         self.charset = charset
         self.image_size = image_size
@@ -182,8 +189,10 @@ class Recognizer:
 
     def preprocess(self, images: Sequence[ImageInput]) -> np.ndarray:
         """Network input [N, 3, H, W] float32 for any number of images of any sizes."""
-        return np.stack([preprocess(load_image(img), self.image_size, self.interpolation, self.keep_aspect_ratio)
-                         for img in images])
+        return np.stack([self._prepare(load_image(img)) for img in images])
+
+    def _prepare(self, bgr: np.ndarray) -> np.ndarray:
+        return preprocess(bgr, self.image_size, self.interpolation, self.keep_aspect_ratio)
 
     def log_probs(self, batch: np.ndarray) -> np.ndarray:
         """Per-frame log-probabilities [T, N, C] of a preprocessed batch."""
@@ -206,8 +215,10 @@ class Recognizer:
             images = [images]
         results: List[Tuple[str, float, np.ndarray]] = []
         for start in range(0, len(images), self.batch_size):
-            chunk = list(images[start:start + self.batch_size])
-            log_probs = self.log_probs(self.preprocess(chunk))
+            chunk = [load_image(img) for img in images[start:start + self.batch_size]]
+            log_probs = self.log_probs(np.stack([self._prepare(bgr) for bgr in chunk]))
+            if self.turn_tall:
+                log_probs, _ = read_turned(self.backend, chunk, log_probs, self.turn_tall, self._prepare)
             decoded = self.decoder.decode_batch(log_probs, start)
             results += [(text, conf, log_probs[:, b]) for b, (text, conf) in enumerate(decoded)]
         return results
