@@ -1,6 +1,8 @@
 """The turned reading of tall crops (``--turn_tall``): a crop at least that many times taller than wide is read
 upright and turned 90° each way, and the reading whose best CTC path is the most probable is kept — in the
 Recognizer and in eval.py's scoring alike (one function, :func:`src.model.backend.read_turned`)."""
+from collections import Counter
+
 import cv2
 import numpy as np
 import pytest
@@ -117,3 +119,14 @@ def test_turn_tall_below_one_is_a_config_error():
         load_config(["--turn_tall=0.5"])
     assert load_config(["--turn_tall=1.5"]).turn_tall == 1.5
     assert load_config([]).turn_tall == 0
+
+
+def test_the_dataset_check_counts_the_tall_crops_and_names_the_flag():
+    from src.data.check import DatasetReport, format_report
+
+    report = DatasetReport(total=4, lengths=[3, 4, 5, 2], frames=[3, 4, 5, 2], aspects=[3.0, 0.5, 0.7, 2.5],
+                           characters=Counter("abcde"))
+    out = format_report(report, CHARSET, 23, (32, 100), 10 ** 6)
+    assert "1 of 4 images (25.0%) are at least 1.5 times taller than wide" in out and "--turn_tall=1.5" in out
+    report.aspects = [3.0, 0.7, 2.5]
+    assert "--turn_tall" not in format_report(report, CHARSET, 23, (32, 100), 10 ** 6)

@@ -42,6 +42,8 @@ DUPLICATE_IMAGE = "duplicate image file (same bytes as an earlier sample)"
 PROBLEMS = (MISSING, NO_KEY, UNREADABLE, TOO_LARGE, EMPTY, OOV, TOO_LONG, UNALIGNABLE, DUPLICATE_IMAGE)
 #: the share of samples the suggested width and max_text_length keep
 KEEP = 0.99
+#: images at least this many times taller than wide are counted as tall (vertical or rotated words)
+TALL = 1.5
 
 
 @dataclass
@@ -213,6 +215,11 @@ def format_report(report: DatasetReport, charset: Charset, max_length: int, imag
             lines.append(f"  at height {height} 99% of the images are at most {hint['aspect_width']} px wide: "
                          f"with --keep_aspect_ratio=True, --image_width={max(hint['aspect_width'], hint['image_width'])}"
                          f" pads rather than squeezes them")
+        tall = sum(aspect <= 1 / TALL for aspect in report.aspects)
+        if tall:
+            lines.append(f"  {tall} of {len(report.aspects)} images ({100 * tall / len(report.aspects):.1f}%) are at "
+                         f"least {TALL:g} times taller than wide (vertical or rotated words, stretched flat by "
+                         f"training): read them with --turn_tall={TALL:g} in eval.py and infer.py")
         missing = sorted(set(report.characters) - set(charset.alphabet))
         if missing:
             lines.append(f"  the data uses {len(report.characters)} characters, {len(missing)} of them outside the "
