@@ -25,7 +25,7 @@ from ..data.source import STATUS_OK, MissingSample, SourceError, WordSource
 from ..data.transforms import preprocess
 from ..decoding import Decoder, DecoderSpec, GreedyDecoder, build_decoder
 from ..decoding.confidence import CharProb, char_probs, min_char_prob
-from ..model.backend import Backend, MindSporeBackend, is_tall, log_softmax, read_turned, run_batched
+from ..model.backend import Backend, MindSporeBackend, log_softmax, read_turned, run_batched
 from ..utils import LOG_EVERY_SECONDS, format_seconds
 from .metrics import WordAccuracy
 
@@ -141,8 +141,8 @@ def turn_tall_samples(backend: Backend, source: WordSource, log_probs: np.ndarra
     prepare = partial(preprocess, size=source.image_size, interpolation=source.interpolation,
                       keep_aspect_ratio=source.keep_aspect_ratio)
     log_probs[:, readable], turns = read_turned(backend, images, log_probs[:, readable], min_ratio, prepare)
-    out.tall += sum(is_tall(image, min_ratio) for image in images)
-    out.turned += sum(1 for k in turns if k)
+    out.tall += sum(k is not None for k in turns)
+    out.turned += sum(bool(k) for k in turns)
 
 
 def collect_outputs(backend: Backend, source: WordSource, batch_size: int, num_workers: int,

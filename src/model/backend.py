@@ -71,7 +71,7 @@ def is_tall(image: np.ndarray, min_ratio: float) -> bool:
 
 
 def read_turned(backend: Backend, images: Sequence[np.ndarray], log_probs: np.ndarray, min_ratio: float,
-                prepare: Callable[[np.ndarray], np.ndarray]) -> Tuple[np.ndarray, List[int]]:
+                prepare: Callable[[np.ndarray], np.ndarray]) -> Tuple[np.ndarray, List[Optional[int]]]:
     """The turned reading of tall crops (vertical and rotated words in an upright box).
 
     Every image of ``images`` at least ``min_ratio`` times taller than wide is read again turned 90° each
@@ -80,10 +80,12 @@ def read_turned(backend: Backend, images: Sequence[np.ndarray], log_probs: np.nd
     whose best CTC path is the most probable, the upright one given a head start of :data:`TURN_MARGIN`
     nats (a tie keeps the earlier reading). The choice does not depend on
     the decoder, so every decoder then reads the same frames. Returns the log-probabilities (a copy when
-    any image is tall) and the quarter turn kept for each image (0: upright).
+    any image is tall) and the quarter turn kept for each image: 0 upright, ``None`` not tried (not tall).
     """
-    turns = [0] * len(images)
     tall = [i for i, image in enumerate(images) if is_tall(image, min_ratio)]
+    turns: List[Optional[int]] = [None] * len(images)
+    for i in tall:
+        turns[i] = 0
     if not tall:
         return log_probs, turns
     batch = np.stack([prepare(np.ascontiguousarray(np.rot90(images[i], k))) for k in TURNS for i in tall])
