@@ -13,7 +13,7 @@ from tests.test_benchmarks_real import write_icdar
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-from reproduce import WallClock, data_paths, ship_verdict  # noqa: E402
+from reproduce import WallClock, check_stage, data_paths, ship_verdict  # noqa: E402
 
 WORDS = ["cab", "bed", "ace", "dab", "fed", "bad", "cafe", "face", "bead", "deaf", "fade", "decaf"] * 2
 
@@ -52,11 +52,16 @@ def test_two_stages_run_in_order_from_each_others_release_and_are_skipped_once_d
     recipes.mkdir()
     (recipes / "stage1.yaml").write_text(RECIPE.format(lr=0.001, seed=1))
     (recipes / "stage2.yaml").write_text(RECIPE.format(lr=0.0003, seed=2))
+    (recipes / "record.json").write_text(json.dumps({"holdout_total": 6, "stages": {"stage1": {
+        "holdout_correct": [6], "release_epoch": 1, "test_sets": {"ic15": [24, 24]}, "training_minutes": 0}}}))
     runs = tmp_path / "runs"
     cmd = [sys.executable, "tools/reproduce.py", f"--recipes={recipes}", f"--data={data}", f"--runs={runs}",
            "--compare="]
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert "stage1: hold-out after epoch 1: " in res.stdout and "stage1: release epoch 1 (record: 1); ic15 " \
+        in res.stdout                                # each finished stage against the recipes' record.json
+    assert "stage2: hold-out after" not in res.stdout                     # not in the record: no lines
     stage1 = json.loads((runs / "stage1" / "stage.json").read_text())
     stage2 = json.loads((runs / "stage2" / "stage.json").read_text())
     assert 0.0 <= stage1["holdout_accuracy"] <= 1.0 and set(stage2["test_sets"]) >= {"ic15", "svt"}
@@ -154,3 +159,72 @@ def test_the_project_recipes_load_and_keep_the_chain_s_rules():
         assert not cfg.pretrained, f"{recipe}: the chain passes the previous release itself"
     assert len({(c.holdout_seed, c.holdout_fraction) for c in configs}) == 1
     assert len({c.seed for c in configs}) == len(configs), "each stage renders new words"
+
+
+def write_stage(folder, holdout, release_epoch=None, test_sets=None):
+    """A stage's run folder as train.py and tools/reproduce.py leave it: per-crop hold-out scores per epoch,
+    and once done best.json and stage.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "holdout_scores.jsonl", "w") as f:
+        for epoch, correct in enumerate(holdout, 1):
+            f.write(json.dumps({"epoch": epoch, "word": [1.0] * correct + [0.0] * (10 - correct)}) + "\n")
+    if release_epoch:
+        (folder / "best.json").write_text(json.dumps({"epoch": release_epoch, "accuracy": 0.5}))
+        (folder / "stage.json").write_text(json.dumps(
+            {"test_sets": {k: {"correct": c, "total": t} for k, (c, t) in test_sets.items()}}))
+
+
+def test_a_rerun_is_checked_against_the_record_epoch_by_epoch_then_by_its_release(tmp_path, capsys):
+    import reproduce
+
+    sets = {"iiit5k": [70, 100], "svt": [6, 10]}
+    record = {"holdout_total": 10, "stages": {
+        "stage1": {"holdout_correct": [2, 5, 7], "release_epoch": 3, "test_sets": sets, "training_minutes": 100},
+        "stage2": {"holdout_correct": [7, 8], "release_epoch": 2, "test_sets": sets, "training_minutes": 80}}}
+    write_stage(tmp_path / "stage1", [2, 5, 7], 3, sets)
+    clock = WallClock(str(tmp_path / "stage1"))
+    clock.start(0.0)
+    clock.stop(6000.0)
+    assert check_stage("stage1", str(tmp_path / "stage1"), record) == [
+        "stage1: hold-out after epochs 1-3: 2 5 7 of 10: the record's",
+        "stage1: release epoch 3 (record: 3); iiit5k 70 (70), svt 6 (6): the record's",
+        "stage1: 100 min of training (record: 100 min)"]
+
+    write_stage(tmp_path / "stage2", [7])                  # running: one epoch so far, as documented
+    assert check_stage("stage2", str(tmp_path / "stage2"), record) == [
+        "stage2: hold-out after epoch 1: 7 of 10: the record's"]
+    write_stage(tmp_path / "stage2", [6, 8], 2, dict(sets, svt=[5, 10]))
+    lines = check_stage("stage2", str(tmp_path / "stage2"), record)
+    assert lines[0] == "stage2: hold-out after epochs 1-2: 6 8 of 10; differs from the record from epoch 1 " \
+                       "(6 vs 7), at 1 of 2 epochs"
+    assert lines[1] == "stage2: release epoch 2 (record: 2); iiit5k 70 (70), svt 5 (6): differs from the record"
+    assert check_stage("stage3", str(tmp_path / "stage3"), record) == []     # not in the record
+
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    for n in (1, 2):
+        (recipes / f"stage{n}.yaml").write_text(RECIPE.format(lr=0.001, seed=n))
+    with pytest.raises(SystemExit, match="no record.json in"):
+        reproduce.main([f"--recipes={recipes}", f"--runs={tmp_path}", "--check"])
+    (recipes / "record.json").write_text(json.dumps(record))
+    assert reproduce.main([f"--recipes={recipes}", f"--runs={tmp_path}", "--check"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == check_stage("stage1", str(tmp_path / "stage1"), record) + lines
+
+
+def test_the_project_record_fits_its_recipes():
+    """configs/reproduce/record.json: a hold-out count for every epoch of each recorded stage, a release among
+    them, the four test sets of the shipping rule."""
+    from reproduce import RECORD, TEST_SETS, stage_files
+    from src.config import load_config
+
+    folder = os.path.join(ROOT, "configs", "reproduce")
+    record = json.load(open(os.path.join(folder, RECORD)))
+    recipes = {os.path.splitext(os.path.basename(r))[0]: r for r in stage_files(folder)}
+    assert record["stages"] and set(record["stages"]) <= set(recipes)
+    for name, documented in record["stages"].items():
+        cfg = load_config([f"--config_path={recipes[name]}"])
+        assert len(documented["holdout_correct"]) == cfg.epoch_size, name
+        assert 1 <= documented["release_epoch"] <= cfg.epoch_size, name
+        assert all(0 <= c <= record["holdout_total"] for c in documented["holdout_correct"]), name
+        assert sorted(documented["test_sets"]) == sorted(TEST_SETS), name

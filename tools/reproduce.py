@@ -3,6 +3,7 @@
     bash scripts/reproduce.sh                          # every stage of configs/reproduce/, data in ../shared/data
     bash scripts/reproduce.sh --stages=1               # the first stage only (1 h 41 min on 2 idle cores)
     bash scripts/reproduce.sh --data=/data/benchmarks --runs=/scratch/reproduce
+    bash scripts/reproduce.sh --check                  # the stages run so far against the documented run
 
 Stage N is ``python train.py --config_path=configs/reproduce/stageN.yaml --resume=auto`` in ``RUNS/stageN``,
 started from stage N-1's release (``--pretrained``). Its release is the network of the epoch with the best
@@ -13,7 +14,8 @@ earlier run folder) instead of ``RUNS/stage{N-1}``. A stage with a ``stage.json`
 interrupted stage resumes where it stopped (its training wall clock adds every sitting: ``wallclock.json``).
 The last stage's release is copied to ``RUNS/release.ckpt``; ``--compare`` scores a second model (default:
 the shipped one) and applies the shipping rule: crop-weighted average at least the old one's, no set more
-than 1 point below.
+than 1 point below. ``record.json`` beside the recipes holds the documented run's numbers; each finished stage
+is compared with it, and ``--check`` compares every stage begun so far without training.
 """
 from __future__ import annotations
 
@@ -106,10 +108,14 @@ class WallClock:
         with open(self.path, "w", encoding="utf-8") as f:
             json.dump(self.spans, f)
 
+    def _last_output(self, now: float) -> float:
+        """When the open sitting last wrote to ``train.log`` (its end, if it was killed), at most ``now``."""
+        last = os.path.getmtime(self.log) if os.path.isfile(self.log) else self.spans[-1][0]
+        return max(self.spans[-1][0], min(last, now))
+
     def start(self, now: float) -> None:
         if self.spans and self.spans[-1][1] is None:   # the previous sitting was killed
-            last = os.path.getmtime(self.log) if os.path.isfile(self.log) else self.spans[-1][0]
-            self.spans[-1][1] = max(self.spans[-1][0], min(last, now))
+            self.spans[-1][1] = self._last_output(now)
         self.spans.append([now, None])
         self._save()
 
@@ -121,13 +127,74 @@ class WallClock:
     def seconds(self) -> float:
         return sum(end - start for start, end in self.spans if end is not None)
 
+    def open_seconds(self, now: float) -> float:
+        """The sitting still open (running, or killed), up to its last line of output; 0 when none is."""
+        if not self.spans or self.spans[-1][1] is not None:
+            return 0.0
+        return self._last_output(now) - self.spans[-1][0]
+
+
+def read_json(path: str) -> Dict:
+    """A JSON file's object, or {} when the file is not there."""
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
 
 def holdout_best(folder: str) -> Optional[float]:
-    path = os.path.join(folder, "best.json")
-    if not os.path.isfile(path):
-        return None
-    with open(path, encoding="utf-8") as f:
-        return json.load(f).get("accuracy")
+    return read_json(os.path.join(folder, "best.json")).get("accuracy")
+
+
+RECORD = "record.json"   # beside the recipes: the documented run's numbers, that a rerun is checked against
+
+
+def holdout_counts(folder: str) -> Dict[int, int]:
+    """Correct hold-out crops after each epoch of a stage so far (from its ``holdout_scores.jsonl``)."""
+    from src.train.records import read_holdout_scores   # imports MindSpore: only when a stage is checked
+
+    return {e: int(round(sum(s["word"]))) for e, s in read_holdout_scores(folder).items() if "word" in s}
+
+
+def check_stage(name: str, folder: str, record: Dict) -> List[str]:
+    """Lines comparing a stage's run so far with the documented one: the hold-out after each epoch, the
+    release epoch and its test sets, the training wall clock. Empty when the record has no such stage."""
+    documented = record.get("stages", {}).get(name)
+    if not documented:
+        return []
+    ran = holdout_counts(folder)
+    expected = documented["holdout_correct"]
+    epochs = sorted(e for e in ran if e <= len(expected))
+    total = record.get("holdout_total", "?")
+    lines = []
+    if epochs:
+        differ = [e for e in epochs if ran[e] != expected[e - 1]]
+        got = " ".join(str(ran[e]) for e in epochs)
+        after = f"epochs {epochs[0]}-{epochs[-1]}" if len(epochs) > 1 else f"epoch {epochs[0]}"
+        if differ:
+            first = differ[0]
+            lines.append(f"{name}: hold-out after {after}: {got} of {total}; differs from "
+                         f"the record from epoch {first} ({ran[first]} vs {expected[first - 1]}), "
+                         f"at {len(differ)} of {len(epochs)} epochs")
+        else:
+            lines.append(f"{name}: hold-out after {after}: {got} of {total}: the record's")
+    else:
+        lines.append(f"{name}: no epoch ended yet (record: {len(expected)} epochs)")
+    info = read_json(os.path.join(folder, "stage.json"))
+    if info:
+        epoch = read_json(os.path.join(folder, "best.json")).get("epoch")
+        sets = [(k, info["test_sets"][k]["correct"], c) for k, (c, _) in documented["test_sets"].items()
+                if k in info["test_sets"]]
+        same = epoch == documented["release_epoch"] and all(a == b for _, a, b in sets)
+        lines.append(f"{name}: release epoch {epoch} (record: {documented['release_epoch']}); "
+                     + ", ".join(f"{k} {a} ({b})" for k, a, b in sets)
+                     + (": the record's" if same else ": differs from the record"))
+    clock = WallClock(folder)
+    open_seconds = clock.open_seconds(time.time())
+    if clock.spans:
+        lines.append(f"{name}: {(clock.seconds + open_seconds) / 60:.0f} min of training"
+                     f"{' so far' if not info else ''} (record: {documented['training_minutes']} min)")
+    return lines
 
 
 def ship_verdict(new: Dict[str, Tuple[int, int]], old: Dict[str, Tuple[int, int]]) -> Tuple[bool, List[str]]:
@@ -147,6 +214,20 @@ def ship_verdict(new: Dict[str, Tuple[int, int]], old: Dict[str, Tuple[int, int]
     return ok, lines
 
 
+def check_runs(recipes: str, runs: str, record: Dict) -> int:
+    """``--check``: every stage begun under ``runs`` against the record, in order."""
+    if not record:
+        raise SystemExit(f"error: no {RECORD} in {recipes}: nothing to check against")
+    names = [os.path.splitext(os.path.basename(r))[0] for r in stage_files(recipes)]
+    begun = [name for name in names if os.path.isdir(os.path.join(runs, name))]
+    if not begun:
+        raise SystemExit(f"error: no stage has run under {runs}")
+    print(f"against {os.path.join(recipes, RECORD)}: {record.get('about', '')}")
+    for name in begun:
+        print("\n".join(check_stage(name, os.path.join(runs, name), record) or [f"{name}: not in the record"]))
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
     parser.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data"),
@@ -160,7 +241,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--start_from", default="",
                         help="the release the first of --stages starts from (default: the previous stage's, under --runs)")
     parser.add_argument("--no_eval", action="store_true", help="skip scoring the test sets (hold-out only)")
+    parser.add_argument("--check", action="store_true",
+                        help="compare every stage run so far under --runs with the recipes' record.json, train nothing")
     args, extra = parser.parse_known_args(argv)   # anything else goes to every train.py (e.g. --max_steps=2)
+    documented = read_json(os.path.join(args.recipes, RECORD))
+    if args.check:
+        return check_runs(args.recipes, args.runs, documented)
     data = os.path.abspath(args.data)
     wanted = {int(s) for s in args.stages.split(",") if s.strip()}
     release = None
@@ -209,6 +295,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             json.dump(info, f, indent=2)
         print(f"{name}: hold-out {info['holdout_accuracy']}, {clock.seconds / 60:.0f} min of training; "
               + ", ".join(f"{k} {100 * c / t:.2f}" for k, (c, t) in sets.items()), flush=True)
+        for line in check_stage(name, folder, documented):
+            print(line, flush=True)
     if release is None:
         raise SystemExit("error: no stage ran")
     final = os.path.join(os.path.abspath(args.runs), "release.ckpt")
