@@ -1,5 +1,4 @@
 """Fault injection: bad inputs, non-finite steps, crashes and resume, wrong configs, determinism."""
-import json
 import os
 import signal
 import subprocess
@@ -126,15 +125,9 @@ def final_weights(out):
 
 def logged_losses(out):
     """The losses of ``out/metrics.jsonl``, in order (a line cut by a kill is left out)."""
-    losses = []
-    for line in open(os.path.join(out, "metrics.jsonl")):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if "loss" in record:
-            losses.append(record["loss"])
-    return losses
+    from src.train.records import read_metrics
+
+    return [record["loss"] for record in read_metrics(os.path.join(out, "metrics.jsonl")) if "loss" in record]
 
 
 def test_same_seed_same_losses_and_a_killed_run_resumes_to_the_same_weights(tmp_path, mjsynth_dir):

@@ -158,11 +158,9 @@ def latest_not_worse(epochs: Mapping[int, Sequence[float]], z: float = 2.0) -> T
     return pick, top, below(order[-1])[0]
 
 
-def plot_metrics(metrics_path: str, output: str) -> bool:
-    """Draw ``metrics.jsonl`` (loss, lr, images/s, accuracies against images seen) as ``output``; False when it
-    holds nothing to draw yet. A line being written while this reads (a running run) is skipped."""
-    from ..evaluation.plots import run_plot
-
+def read_metrics(metrics_path: str) -> List[Dict]:
+    """The records of a ``metrics.jsonl``, in order; a line being written (a running run) or cut by a kill is
+    skipped."""
     records = []
     with open(metrics_path, encoding="utf-8") as f:
         for line in f:
@@ -170,5 +168,13 @@ def plot_metrics(metrics_path: str, output: str) -> bool:
                 records.append(json.loads(line))
             except json.JSONDecodeError:
                 continue
+    return records
+
+
+def plot_metrics(metrics_path: str, output: str) -> bool:
+    """Draw ``metrics.jsonl`` (loss, lr, images/s, accuracies against images seen) as ``output``; False when it
+    holds nothing to draw yet."""
+    from ..evaluation.plots import run_plot
+
     title = os.path.basename(os.path.dirname(os.path.abspath(metrics_path)))
-    return run_plot(records, output, title)
+    return run_plot(read_metrics(metrics_path), output, title)
