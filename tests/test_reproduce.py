@@ -2,6 +2,7 @@
 hold-out, skipped once done; and the shipping rule."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -199,6 +200,16 @@ def test_a_rerun_is_checked_against_the_record_epoch_by_epoch_then_by_its_releas
                        "(6 vs 7), at 1 of 2 epochs"
     assert lines[1] == "stage2: release epoch 2 (record: 2); iiit5k 70 (70), svt 5 (6): differs from the record"
     assert check_stage("stage3", str(tmp_path / "stage3"), record) == []     # not in the record
+    write_stage(tmp_path / "noeval", [7, 8], 2, {})        # a stage run with --no_eval: nothing scored
+    assert check_stage("stage2", str(tmp_path / "noeval"), record)[1] == \
+        "stage2: release epoch 2 (record: 2); no test set scored: the record's epoch"
+    (tmp_path / "noeval" / "stage.json").write_text('{"test_sets": {"iiit5k": ')   # cut mid-write
+    with pytest.raises(SystemExit, match=r"^error: .*stage.json is not readable JSON .*mend or delete it"):
+        check_stage("stage2", str(tmp_path / "noeval"), record)
+    (tmp_path / "noeval" / "stage.json").write_text("[]")
+    with pytest.raises(SystemExit, match=r"stage.json holds a JSON list, not a dict"):
+        check_stage("stage2", str(tmp_path / "noeval"), record)
+    shutil.rmtree(tmp_path / "noeval")
 
     recipes = tmp_path / "recipes"
     recipes.mkdir()

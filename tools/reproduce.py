@@ -28,7 +28,7 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -99,14 +99,10 @@ class WallClock:
     def __init__(self, folder: str) -> None:
         self.path = os.path.join(folder, "wallclock.json")
         self.log = os.path.join(folder, "train.log")
-        self.spans: List[List[Optional[float]]] = []
-        if os.path.isfile(self.path):
-            with open(self.path, encoding="utf-8") as f:
-                self.spans = json.load(f)
+        self.spans: List[List[Optional[float]]] = read_json(self.path, [])
 
     def _save(self) -> None:
-        with open(self.path, "w", encoding="utf-8") as f:
-            json.dump(self.spans, f)
+        write_json(self.path, self.spans)
 
     def _last_output(self, now: float) -> float:
         """When the open sitting last wrote to ``train.log`` (its end, if it was killed), at most ``now``."""
@@ -134,12 +130,28 @@ class WallClock:
         return self._last_output(now) - self.spans[-1][0]
 
 
-def read_json(path: str) -> Dict:
-    """A JSON file's object, or {} when the file is not there."""
+def read_json(path: str, default: Any = None) -> Any:
+    """A JSON file's value, or ``default`` ({} unless given) when the file is not there; one line if unreadable."""
+    expected = {} if default is None else default
     if not os.path.isfile(path):
-        return {}
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+        return expected
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = json.load(f)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise SystemExit(f"error: {path} is not readable JSON ({err}); mend or delete it "
+                         "(a stage without stage.json is run again from its last checkpoint)") from None
+    if not isinstance(value, type(expected)):
+        raise SystemExit(f"error: {path} holds a JSON {type(value).__name__}, not a {type(expected).__name__}")
+    return value
+
+
+def write_json(path: str, value: Any, **dump_args: Any) -> None:
+    """Write ``value`` to ``path`` through a temp file, so that a kill mid-write leaves the old file or none."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(value, f, **dump_args)
+    os.replace(tmp, path)
 
 
 def holdout_best(folder: str) -> Optional[float]:
@@ -183,12 +195,15 @@ def check_stage(name: str, folder: str, record: Dict) -> List[str]:
     info = read_json(os.path.join(folder, "stage.json"))
     if info:
         epoch = read_json(os.path.join(folder, "best.json")).get("epoch")
-        sets = [(k, info["test_sets"][k]["correct"], c) for k, (c, _) in documented["test_sets"].items()
-                if k in info["test_sets"]]
+        scored = info.get("test_sets", {})
+        sets = [(k, scored[k]["correct"], c) for k, (c, _) in documented["test_sets"].items() if k in scored]
         same = epoch == documented["release_epoch"] and all(a == b for _, a, b in sets)
-        lines.append(f"{name}: release epoch {epoch} (record: {documented['release_epoch']}); "
-                     + ", ".join(f"{k} {a} ({b})" for k, a, b in sets)
-                     + (": the record's" if same else ": differs from the record"))
+        release = f"{name}: release epoch {epoch} (record: {documented['release_epoch']})"
+        if sets:
+            lines.append(f"{release}; " + ", ".join(f"{k} {a} ({b})" for k, a, b in sets)
+                         + (": the record's" if same else ": differs from the record"))
+        else:   # run with --no_eval (or with a --data that has none of the record's sets)
+            lines.append(f"{release}; no test set scored" + (": the record's epoch" if same else ""))
     clock = WallClock(folder)
     open_seconds = clock.open_seconds(time.time())
     if clock.spans:
@@ -291,8 +306,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 "sittings": len(clock.spans),
                 "holdout_accuracy": holdout_best(folder), "release": release,
                 "test_sets": {k: {"correct": c, "total": t} for k, (c, t) in sets.items()}}
-        with open(record, "w", encoding="utf-8") as f:
-            json.dump(info, f, indent=2)
+        write_json(record, info, indent=2)
         print(f"{name}: hold-out {info['holdout_accuracy']}, {clock.seconds / 60:.0f} min of training; "
               + ", ".join(f"{k} {100 * c / t:.2f}" for k, (c, t) in sets.items()), flush=True)
         for line in check_stage(name, folder, documented):
@@ -303,8 +317,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     shutil.copyfile(release, final)
     print(f"release: {final}")
     if args.compare and not args.no_eval:
-        with open(os.path.join(os.path.dirname(release), "stage.json"), encoding="utf-8") as f:
-            new = {k: (v["correct"], v["total"]) for k, v in json.load(f)["test_sets"].items()}
+        info = read_json(os.path.join(os.path.dirname(release), "stage.json"))
+        new = {k: (v["correct"], v["total"]) for k, v in info.get("test_sets", {}).items()}
         ok, lines = ship_verdict(new, score(args.python, args.compare, data))
         print("\n".join(lines))
         print(f"shipping rule ({args.compare}): {'met: cp ' + final + ' checkpoints/crnn_cpu.ckpt' if ok else 'not met'}")
