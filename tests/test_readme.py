@@ -1,5 +1,6 @@
 """The README's commands cannot rot: every flag they pass exists, every script they name is there, and the
 cheap ones (help, dry runs) run as written."""
+import importlib.util
 import os
 import re
 import shlex
@@ -150,3 +151,15 @@ def test_the_readmes_own_data_commands_run_as_written(tmp_path):
             assert res.stdout.count("n0.png") == 1
     alphabet = (tmp_path / "my_alphabet.txt").read_text().split("\n")[:-1]
     assert alphabet == sorted(set("".join(labels)))     # the missing image's label counts: its image is the problem
+
+
+
+def test_ci_runs_exactly_the_readmes_test_command():
+    """`.ci/run` is the README's quick-start test command, and the plugin its ``-n``/``--dist`` need is installed."""
+    ci = [line.strip() for line in open(os.path.join(ROOT, ".ci", "run"), encoding="utf-8")
+          if line.strip() and not line.startswith(("#", "set ", "cd "))]
+    quick_start = [c for c in readme_commands() if c[-1:] == ["tests"] and "pytest" in c]
+    assert len(ci) == 1 and len(quick_start) == 1, (ci, quick_start)
+    assert [shlex.split(part.strip()) for part in ci[0].split("&&")][-1] == quick_start[0]
+    if "-n" in quick_start[0]:
+        assert importlib.util.find_spec("xdist"), "the test command uses pytest-xdist: add it to requirements.txt"
