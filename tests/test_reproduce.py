@@ -145,13 +145,14 @@ def test_the_shipping_rule_needs_the_average_and_every_set_within_a_point():
     assert ship_verdict({}, old) == (False, ["no test set scored by both models"])
 
 
-def test_the_project_recipes_load_and_keep_the_chain_s_rules():
-    """Every configs/reproduce stage is a valid config that trains on train splits only, keeps a hold-out to pick
-    its release, and holds out the same crops as every other stage (else a later stage trains on them)."""
+@pytest.mark.parametrize("chain", ["reproduce", "ablation/sgd_chain"])
+def test_the_project_recipes_load_and_keep_the_chain_s_rules(chain):
+    """Every stage of a chain under configs/ is a valid config that trains on train splits only, keeps a hold-out to
+    pick its release, and holds out the same crops as every other stage (else a later stage trains on them)."""
     from reproduce import stage_files
     from src.config import load_config
 
-    recipes = stage_files(os.path.join(ROOT, "configs", "reproduce"))
+    recipes = stage_files(os.path.join(ROOT, "configs", chain))
     assert [os.path.basename(r) for r in recipes][:2] == ["stage1.yaml", "stage2.yaml"]
     configs = [load_config([f"--config_path={r}"]) for r in recipes]
     for recipe, cfg in zip(recipes, configs):
