@@ -224,13 +224,14 @@ def test_a_rerun_is_checked_against_the_record_epoch_by_epoch_then_by_its_releas
     assert out[1:] == check_stage("stage1", str(tmp_path / "stage1"), record) + lines
 
 
-def test_the_project_record_fits_its_recipes():
-    """configs/reproduce/record.json: a hold-out count for every epoch of each recorded stage, a release among
-    them, the four test sets of the shipping rule."""
+@pytest.mark.parametrize("chain", ["reproduce", "ablation/sgd_chain"])
+def test_the_project_record_fits_its_recipes(chain):
+    """A chain's record.json: a hold-out count for every epoch of each recorded stage, a release among them, the
+    four test sets of the shipping rule."""
     from reproduce import RECORD, TEST_SETS, stage_files
     from src.config import load_config
 
-    folder = os.path.join(ROOT, "configs", "reproduce")
+    folder = os.path.join(ROOT, "configs", chain)
     record = json.load(open(os.path.join(folder, RECORD)))
     recipes = {os.path.splitext(os.path.basename(r))[0]: r for r in stage_files(folder)}
     assert record["stages"] and set(record["stages"]) <= set(recipes)
