@@ -140,7 +140,7 @@ def read_json(path: str, default: Any = None) -> Any:
             value = json.load(f)
     except (ValueError, UnicodeDecodeError) as err:
         raise SystemExit(f"error: {path} is not readable JSON ({err}); mend or delete it "
-                         "(a stage without stage.json is run again from its last checkpoint)") from None
+                         "(a stage folder without its stage.json is trained on from its last checkpoint)") from None
     if not isinstance(value, type(expected)):
         raise SystemExit(f"error: {path} holds a JSON {type(value).__name__}, not a {type(expected).__name__}")
     return value
