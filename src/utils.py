@@ -1,18 +1,19 @@
-"""Runtime set-up shared by the entry points: logging, device context, seeds."""
+"""Runtime set-up shared by the entry points: logging, device context, seeds; the small JSON files runs keep."""
 from __future__ import annotations
 
 import glob
+import json
 import logging
 import os
 import random
 import shutil
 import sys
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
 from .cpu_env import configure_cpu
-from .errors import SetupError
+from .errors import CrnnError, SetupError
 
 if TYPE_CHECKING:  # the device choice is training's and evaluation's: no import of src.train at run time
     from .config import Config
@@ -77,3 +78,30 @@ def format_seconds(seconds: float) -> str:
     h, rem = divmod(seconds, 3600)
     m, s = divmod(rem, 60)
     return f"{h:d}:{m:02d}:{s:02d}"
+
+
+def read_json(path: str, default: Any = None) -> Any:
+    """A JSON file's value, or ``default`` ({} unless given) when the file is not there.
+
+    A file that is not JSON, or holds another kind of value than ``default``, raises :class:`CrnnError`
+    naming it (a hand edit, or a copy cut short), never the parser's traceback.
+    """
+    expected = {} if default is None else default
+    if not os.path.isfile(path):
+        return expected
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = json.load(f)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise CrnnError(f"{path} is not readable JSON ({err}); mend or delete it") from None
+    if not isinstance(value, type(expected)):
+        raise CrnnError(f"{path} holds a JSON {type(value).__name__}, not a {type(expected).__name__}")
+    return value
+
+
+def write_json(path: str, value: Any, **dump_args: Any) -> None:
+    """Write ``value`` to ``path`` through a temp file, so that a kill mid-write leaves the old file or none."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(value, f, **dump_args)
+    os.replace(tmp, path)

@@ -5,6 +5,7 @@ import logging
 import pytest
 from mindspore import nn
 
+from src.errors import CrnnError
 from src.train.records import RunRecords, latest_not_worse
 
 
@@ -23,6 +24,16 @@ def test_the_chosen_holdout_statistic_picks_best_and_a_tie_keeps_the_earlier_epo
     assert (tmp_path / "best.ckpt").is_file()
     # a resumed run reads the best so far back from best.json
     assert RunRecords(str(tmp_path)).best_score(metric) == epochs[picked]["accuracy" if metric == "word" else "char_accuracy"]
+    assert not list(tmp_path.glob("best.json.tmp-*"))           # written through a temp file, renamed over
+
+
+def test_a_cut_best_json_stops_a_resume_with_one_line_naming_it(tmp_path):
+    (tmp_path / "best.json").write_text('{"epoch": 3, "accur')   # a copy cut short, or a hand edit gone wrong
+    with pytest.raises(CrnnError, match=r"best.json is not readable JSON .*mend or delete it"):
+        RunRecords(str(tmp_path)).best_score()
+    (tmp_path / "best.json").write_text("[0.61]")
+    with pytest.raises(CrnnError, match=r"best.json holds a JSON list, not a dict"):
+        RunRecords(str(tmp_path)).best_score()
 
 
 def test_latest_not_worse_keeps_the_end_of_the_schedule_unless_the_holdout_shows_it_worse():

@@ -2,6 +2,7 @@
 hold-out, skipped once done; and the shipping rule."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -62,7 +63,8 @@ def test_two_stages_run_in_order_from_each_others_release_and_are_skipped_once_d
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert "stage1: hold-out after epoch 1: " in res.stdout and "stage1: release epoch 1 (record: 1); ic15 " \
         in res.stdout                                # each finished stage against the recipes' record.json
-    assert "stage2: hold-out after" not in res.stdout                     # not in the record: no lines
+    assert re.search(r"stage2: hold-out after epoch 1: \d of 6 \(not in the record\)", res.stdout)
+    assert re.search(r"stage2: release epoch 1; svt \d+, ic15 \d+\n", res.stdout)   # nothing to compare with
     stage1 = json.loads((runs / "stage1" / "stage.json").read_text())
     stage2 = json.loads((runs / "stage2" / "stage.json").read_text())
     assert 0.0 <= stage1["holdout_accuracy"] <= 1.0 and set(stage2["test_sets"]) >= {"ic15", "svt"}
@@ -200,7 +202,10 @@ def test_a_rerun_is_checked_against_the_record_epoch_by_epoch_then_by_its_releas
     assert lines[0] == "stage2: hold-out after epochs 1-2: 6 8 of 10; differs from the record from epoch 1 " \
                        "(6 vs 7), at 1 of 2 epochs"
     assert lines[1] == "stage2: release epoch 2 (record: 2); iiit5k 70 (70), svt 5 (6): differs from the record"
-    assert check_stage("stage3", str(tmp_path / "stage3"), record) == []     # not in the record
+    write_stage(tmp_path / "stage3", [4, 6], 2, {"svt": [7, 10]})            # a stage the record lacks
+    assert check_stage("stage3", str(tmp_path / "stage3"), record) == [
+        "stage3: hold-out after epochs 1-2: 4 6 of 10 (not in the record)", "stage3: release epoch 2; svt 7"]
+    shutil.rmtree(tmp_path / "stage3")
     write_stage(tmp_path / "noeval", [7, 8], 2, {})        # a stage run with --no_eval: nothing scored
     assert check_stage("stage2", str(tmp_path / "noeval"), record)[1] == \
         "stage2: release epoch 2 (record: 2); no test set scored: the record's epoch"

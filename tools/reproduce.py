@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 import os
 import re
 import shutil
@@ -32,7 +31,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from src import utils  # noqa: E402
 from src.config import load_config  # noqa: E402
+from src.errors import CrnnError  # noqa: E402
+from src.utils import write_json  # noqa: E402
 
 RESULT_LINE = re.compile(r"^(\w+): accuracy=([0-9.]+) correct=(\d+) total=(\d+)(?: char_accuracy=[0-9.]+)?$")
 TEST_SETS = ("iiit5k", "ic13", "svt", "ic15")   # the shipping rule's sets (IC13: all 1015 crops)
@@ -131,27 +133,13 @@ class WallClock:
 
 
 def read_json(path: str, default: Any = None) -> Any:
-    """A JSON file's value, or ``default`` ({} unless given) when the file is not there; one line if unreadable."""
-    expected = {} if default is None else default
-    if not os.path.isfile(path):
-        return expected
+    """:func:`src.utils.read_json`, its error as this tool's one ``error:`` line."""
     try:
-        with open(path, encoding="utf-8") as f:
-            value = json.load(f)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise SystemExit(f"error: {path} is not readable JSON ({err}); mend or delete it "
-                         "(a stage folder without its stage.json is trained on from its last checkpoint)") from None
-    if not isinstance(value, type(expected)):
-        raise SystemExit(f"error: {path} holds a JSON {type(value).__name__}, not a {type(expected).__name__}")
-    return value
-
-
-def write_json(path: str, value: Any, **dump_args: Any) -> None:
-    """Write ``value`` to ``path`` through a temp file, so that a kill mid-write leaves the old file or none."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(value, f, **dump_args)
-    os.replace(tmp, path)
+        return utils.read_json(path, default)
+    except CrnnError as err:
+        hint = " (a stage folder without its stage.json is trained on from its last checkpoint)" \
+            if "not readable" in str(err) else ""
+        raise SystemExit(f"error: {err}{hint}") from None
 
 
 def holdout_best(folder: str) -> Optional[float]:
@@ -168,47 +156,55 @@ def holdout_counts(folder: str) -> Dict[int, int]:
     return {e: int(round(sum(s["word"]))) for e, s in read_holdout_scores(folder).items() if "word" in s}
 
 
+def holdout_line(name: str, ran: Dict[int, int], expected: Optional[List[int]], total: Any) -> str:
+    """The hold-out after each epoch so far, against the record's counts when it has the stage."""
+    epochs = sorted(e for e in ran if expected is None or e <= len(expected))
+    if not epochs:
+        return f"{name}: no epoch ended yet" + (f" (record: {len(expected)} epochs)" if expected else "")
+    got = " ".join(str(ran[e]) for e in epochs)
+    after = f"epochs {epochs[0]}-{epochs[-1]}" if len(epochs) > 1 else f"epoch {epochs[0]}"
+    line = f"{name}: hold-out after {after}: {got} of {total}"
+    if expected is None:
+        return f"{line} (not in the record)"
+    differ = [e for e in epochs if ran[e] != expected[e - 1]]
+    if not differ:
+        return f"{line}: the record's"
+    first = differ[0]
+    return (f"{line}; differs from the record from epoch {first} ({ran[first]} vs {expected[first - 1]}), "
+            f"at {len(differ)} of {len(epochs)} epochs")
+
+
 def check_stage(name: str, folder: str, record: Dict) -> List[str]:
     """Lines comparing a stage's run so far with the documented one: the hold-out after each epoch, the
-    release epoch and its test sets, the training wall clock. Empty when the record has no such stage."""
+    release epoch and its test sets, the training wall clock. A stage the record lacks gets the same lines
+    with nothing to compare them with."""
     documented = record.get("stages", {}).get(name)
-    if not documented:
-        return []
-    ran = holdout_counts(folder)
-    expected = documented["holdout_correct"]
-    epochs = sorted(e for e in ran if e <= len(expected))
-    total = record.get("holdout_total", "?")
-    lines = []
-    if epochs:
-        differ = [e for e in epochs if ran[e] != expected[e - 1]]
-        got = " ".join(str(ran[e]) for e in epochs)
-        after = f"epochs {epochs[0]}-{epochs[-1]}" if len(epochs) > 1 else f"epoch {epochs[0]}"
-        if differ:
-            first = differ[0]
-            lines.append(f"{name}: hold-out after {after}: {got} of {total}; differs from "
-                         f"the record from epoch {first} ({ran[first]} vs {expected[first - 1]}), "
-                         f"at {len(differ)} of {len(epochs)} epochs")
-        else:
-            lines.append(f"{name}: hold-out after {after}: {got} of {total}: the record's")
-    else:
-        lines.append(f"{name}: no epoch ended yet (record: {len(expected)} epochs)")
+    lines = [holdout_line(name, holdout_counts(folder), documented["holdout_correct"] if documented else None,
+                          record.get("holdout_total", "?"))]
     info = read_json(os.path.join(folder, "stage.json"))
     if info:
         epoch = read_json(os.path.join(folder, "best.json")).get("epoch")
         scored = info.get("test_sets", {})
-        sets = [(k, scored[k]["correct"], c) for k, (c, _) in documented["test_sets"].items() if k in scored]
-        same = epoch == documented["release_epoch"] and all(a == b for _, a, b in sets)
-        release = f"{name}: release epoch {epoch} (record: {documented['release_epoch']})"
+        if documented:
+            sets = [(k, scored[k]["correct"], c) for k, (c, _) in documented["test_sets"].items() if k in scored]
+            same = epoch == documented["release_epoch"] and all(a == b for _, a, b in sets)
+            release = f"{name}: release epoch {epoch} (record: {documented['release_epoch']})"
+            verdict, epoch_verdict = (": the record's", ": the record's epoch") if same else (
+                ": differs from the record", "")
+        else:
+            sets = [(k, v["correct"], None) for k, v in scored.items() if k != "average"]
+            release, verdict, epoch_verdict = f"{name}: release epoch {epoch}", "", ""
         if sets:
-            lines.append(f"{release}; " + ", ".join(f"{k} {a} ({b})" for k, a, b in sets)
-                         + (": the record's" if same else ": differs from the record"))
+            lines.append(f"{release}; " + ", ".join(f"{k} {a}" + (f" ({b})" if b is not None else "")
+                                                    for k, a, b in sets) + verdict)
         else:   # run with --no_eval (or with a --data that has none of the record's sets)
-            lines.append(f"{release}; no test set scored" + (": the record's epoch" if same else ""))
+            lines.append(f"{release}; no test set scored{epoch_verdict}")
     clock = WallClock(folder)
     open_seconds = clock.open_seconds(time.time())
     if clock.spans:
         lines.append(f"{name}: {(clock.seconds + open_seconds) / 60:.0f} min of training"
-                     f"{' so far' if not info else ''} (record: {documented['training_minutes']} min)")
+                     f"{' so far' if not info else ''}"
+                     + (f" (record: {documented['training_minutes']} min)" if documented else ""))
     return lines
 
 
@@ -239,7 +235,7 @@ def check_runs(recipes: str, runs: str, record: Dict) -> int:
         raise SystemExit(f"error: no stage has run under {runs}")
     print(f"against {os.path.join(recipes, RECORD)}: {record.get('about', '')}")
     for name in begun:
-        print("\n".join(check_stage(name, os.path.join(runs, name), record) or [f"{name}: not in the record"]))
+        print("\n".join(check_stage(name, os.path.join(runs, name), record)))
     return 0
 
 

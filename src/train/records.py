@@ -13,6 +13,7 @@ from typing import Dict, List, Mapping, Sequence, Tuple
 from mindspore import nn
 
 from .. import checkpoint
+from ..utils import read_json, write_json
 
 log = logging.getLogger("crnn")
 
@@ -63,11 +64,7 @@ class RunRecords:
 
     def best_score(self, metric: str = "word") -> float:
         """The best hold-out score by ``metric`` so far (-1 before any): ``best.json`` survives a resume."""
-        record = self.best_path[:-len(".ckpt")] + ".json"
-        if not os.path.isfile(record):
-            return -1.0
-        with open(record, encoding="utf-8") as f:
-            return float(json.load(f).get(HOLDOUT_METRICS[metric], -1.0))
+        return float(read_json(self.best_path[:-len(".ckpt")] + ".json").get(HOLDOUT_METRICS[metric], -1.0))
 
     def keep_best(self, net: nn.Cell, epoch: int, scores: Mapping[str, float], meta: Mapping,
                   metric: str = "word") -> bool:
@@ -108,8 +105,7 @@ class RunRecords:
                     why: str) -> bool:
         key = HOLDOUT_METRICS[metric]
         checkpoint.save(net, self.best_path, dict(meta))
-        with open(self.best_path[:-len(".ckpt")] + ".json", "w", encoding="utf-8") as f:
-            json.dump({"epoch": epoch, **scores, "metric": metric}, f)
+        write_json(self.best_path[:-len(".ckpt")] + ".json", {"epoch": epoch, **scores, "metric": metric})
         log.info("%s %s %.4f at epoch %d: network written to %s", why, key, scores[key], epoch, self.best_path)
         return True
 
