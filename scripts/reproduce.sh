@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduce the shipped model: every stage of configs/reproduce/ in order, each picked on the train hold-out.
+# The reproducible chain: every stage of configs/reproduce/ in order, each picked on the train hold-out.
 #   bash scripts/reproduce.sh [--stages=1,2] [--data=../shared/data] [--runs=./runs/reproduce] [train.py flags...]
 #   bash scripts/reproduce.sh --check    (the stages run so far against configs/reproduce/record.json)
 # Run it again after an interruption: finished stages are skipped, the running one resumes (see tools/reproduce.py).

@@ -147,7 +147,7 @@ def test_the_shipping_rule_needs_the_average_and_every_set_within_a_point():
     assert ship_verdict({}, old) == (False, ["no test set scored by both models"])
 
 
-@pytest.mark.parametrize("chain", ["reproduce", "ablation/sgd_chain"])
+@pytest.mark.parametrize("chain", ["reproduce", "ablation/adam_chain"])
 def test_the_project_recipes_load_and_keep_the_chain_s_rules(chain):
     """Every stage of a chain under configs/ is a valid config that trains on train splits only, keeps a hold-out to
     pick its release, and holds out the same crops as every other stage (else a later stage trains on them)."""
@@ -229,7 +229,7 @@ def test_a_rerun_is_checked_against_the_record_epoch_by_epoch_then_by_its_releas
     assert out[1:] == check_stage("stage1", str(tmp_path / "stage1"), record) + lines
 
 
-@pytest.mark.parametrize("chain", ["reproduce", "ablation/sgd_chain"])
+@pytest.mark.parametrize("chain", ["reproduce", "ablation/adam_chain"])
 def test_the_project_record_fits_its_recipes(chain):
     """A chain's record.json: a hold-out count for every epoch of each recorded stage, a release among them, the
     four test sets of the shipping rule."""

@@ -1,14 +1,15 @@
-"""Reproduce the shipped model: run every recipe stage in order, pick each stage on the train hold-out, release.
+"""Reproduce the model of a recipe chain: run every stage in order, pick each on the train hold-out, release.
 
     bash scripts/reproduce.sh                          # every stage of configs/reproduce/, data in ../shared/data
     bash scripts/reproduce.sh --stages=1               # the first stage only (1 h 41 min on 2 idle cores)
     bash scripts/reproduce.sh --data=/data/benchmarks --runs=/scratch/reproduce
     bash scripts/reproduce.sh --check                  # the stages run so far against the documented run
+    bash scripts/reproduce.sh --recipes=configs/ablation/adam_chain --runs=runs/adam_chain   # the Adam chain
 
 Stage N is ``python train.py --config_path=configs/reproduce/stageN.yaml --resume=auto`` in ``RUNS/stageN``,
-started from stage N-1's release (``--pretrained``). Its release is the network of the epoch with the best
-hold-out accuracy (``best.ckpt``: 5% of the real *train* crops, never a test image), written as
-``RUNS/stageN/release.ckpt`` and scored on every test set under ``--data`` for the record (``stage.json``).
+started from stage N-1's release (``--pretrained``). Its release is the network of the epoch the hold-out picks
+(``best.ckpt``, by the recipe's ``holdout_pick``; the hold-out: 5% of the real *train* crops, never a test
+image), written as ``RUNS/stageN/release.ckpt`` and scored on every test set under ``--data`` for the record (``stage.json``).
 ``--stages=N --start_from=RELEASE`` runs stage N from a release made elsewhere (another machine, an
 earlier run folder) instead of ``RUNS/stage{N-1}``. A stage with a ``stage.json`` is done and skipped; an
 interrupted stage resumes where it stopped (its training wall clock adds every sitting: ``wallclock.json``).
