@@ -38,6 +38,20 @@ def test_curve_without_accuracy_entries_is_an_error(tmp_path):
     assert res.returncode == 1 and "no accuracy" in res.stderr
 
 
+def test_curve_input_problems_are_one_line_errors_and_a_cut_last_line_is_skipped(tmp_path):
+    running = tmp_path / "running.jsonl"
+    running.write_text(json.dumps({"images_seen": 100, "accuracy": 0.5}) + '\n{"images_seen": 200, "acc')
+    assert read_points([str(running)]) == [(100.0, 50.0)]          # a run still writing its last line
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"images_seen": 1\n' + json.dumps({"images_seen": 100, "accuracy": 0.5}) + "\n")
+    for args, message in [([str(broken)], "broken.jsonl line 1: not a JSON line"),
+                          ([str(tmp_path / "none.jsonl")], "no such file: "),
+                          ([f"{running}@ten"], "the shift after '@' must be a number")]:
+        res = subprocess.run([sys.executable, "tools/plot_curve.py", *args, "--output", str(tmp_path / "x.png")],
+                             cwd=ROOT, capture_output=True, text=True)
+        assert res.returncode == 1 and message in res.stderr and "Traceback" not in res.stderr, res.stderr
+
+
 def test_release_averages_several_checkpoints_into_a_network_only_file(tmp_path):
     import numpy as np
 

@@ -9,6 +9,7 @@
 """
 import argparse
 import json
+import os
 import sys
 from typing import Dict, List, Tuple
 
@@ -29,13 +30,25 @@ def read_points(paths: List[str], dataset: str = "iiit5k", x: str = "images_seen
     points = []
     for spec in paths:
         path, _, offset = spec.partition("@")
+        try:
+            shift = float(offset or 0)
+        except ValueError:
+            raise ValueError(f"{spec}: the shift after '@' must be a number of images") from None
+        if not os.path.isfile(path):
+            raise ValueError(f"no such file: {path}")
         with open(path, encoding="utf-8") as f:
-            for number, line in enumerate(f, 1):
+            lines = f.read().splitlines()
+        for number, line in enumerate(lines, 1):
+            try:
                 entry = json.loads(line)
-                if "accuracy" in entry and entry.get("dataset", dataset) == dataset:
-                    if x not in entry:
-                        raise ValueError(f"{path} line {number}: no {x!r} count to plot against")
-                    points.append((float(entry[x]) + float(offset or 0), 100.0 * float(entry["accuracy"])))
+            except json.JSONDecodeError:
+                if number == len(lines):   # the line a running (or killed) run was writing
+                    continue
+                raise ValueError(f"{path} line {number}: not a JSON line") from None
+            if "accuracy" in entry and entry.get("dataset", dataset) == dataset:
+                if x not in entry:
+                    raise ValueError(f"{path} line {number}: no {x!r} count to plot against")
+                points.append((float(entry[x]) + shift, 100.0 * float(entry["accuracy"])))
     return sorted(points)
 
 
