@@ -223,7 +223,7 @@ def test_a_rerun_is_checked_against_the_record_epoch_by_epoch_then_by_its_releas
         (recipes / f"stage{n}.yaml").write_text(RECIPE.format(lr=0.001, seed=n))
     with pytest.raises(SystemExit, match="no record.json in"):
         reproduce.main([f"--recipes={recipes}", f"--runs={tmp_path}", "--check"])
-    with pytest.raises(SystemExit, match=r"^error: --data=.*nowhere has no IC15, SVT folder: the stages train on"):
+    with pytest.raises(SystemExit, match=r"^error: --data=.*nowhere has no IC15 or SVT folder: the stages train on"):
         reproduce.main([f"--recipes={recipes}", f"--runs={tmp_path / 'runs'}", f"--data={tmp_path / 'nowhere'}"])
     assert not (tmp_path / "runs").exists()                # stopped before any stage began
     (recipes / "record.json").write_text(json.dumps(record))

@@ -264,7 +264,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     missing = sorted({p for r in stage_files(args.recipes) if not wanted or stage_number(r) in wanted
                       for p in data_paths(r, data).split(",") if p and not os.path.isdir(p)})
     if missing:
-        raise SystemExit(f"error: --data={args.data} has no {', '.join(os.path.basename(m) for m in missing)} "
+        raise SystemExit(f"error: --data={args.data} has no {' or '.join(os.path.basename(m) for m in missing)} "
                          "folder: the stages train on those crops (--data is a folder in the ../shared/data layout)")
     release = None
     if args.start_from:
