@@ -206,6 +206,12 @@ def test_a_rerun_is_checked_against_the_record_epoch_by_epoch_then_by_its_releas
     assert check_stage("stage3", str(tmp_path / "stage3"), record) == [
         "stage3: hold-out after epochs 1-2: 4 6 of 10 (not in the record)", "stage3: release epoch 2; svt 7"]
     shutil.rmtree(tmp_path / "stage3")
+    shipped = dict(record, shipped={"iiit5k": [69, 100], "svt": [8, 10]})   # the record keeps the old model's counts
+    assert check_stage("stage2", str(tmp_path / "stage2"), shipped)[2] == \
+        "stage2: shipping rule against the shipped model: not met (average 68.18 vs 70.00; svt 3 crops short " \
+        "of the 1-point line)"                      # svt 5 of 10 where 79% (80% - 1 point) needs 8
+    assert check_stage("stage1", str(tmp_path / "stage1"), dict(shipped, shipped={"iiit5k": [70, 100]}))[2] == \
+        "stage1: shipping rule against the shipped model: met (average 70.00 vs 70.00)"
     write_stage(tmp_path / "noeval", [7, 8], 2, {})        # a stage run with --no_eval: nothing scored
     assert check_stage("stage2", str(tmp_path / "noeval"), record)[1] == \
         "stage2: release epoch 2 (record: 2); no test set scored: the record's epoch"
@@ -249,3 +255,5 @@ def test_the_project_record_fits_its_recipes(chain):
         assert 1 <= documented["release_epoch"] <= cfg.epoch_size, name
         assert all(0 <= c <= record["holdout_total"] for c in documented["holdout_correct"]), name
         assert sorted(documented["test_sets"]) == sorted(TEST_SETS), name
+        assert {k: t for k, (_, t) in documented["test_sets"].items()} == \
+            {k: t for k, (_, t) in record["shipped"].items()}, name     # the same crops as the shipped model's

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import math
 import os
 import re
 import shutil
@@ -177,8 +178,8 @@ def holdout_line(name: str, ran: Dict[int, int], expected: Optional[List[int]], 
 
 def check_stage(name: str, folder: str, record: Dict) -> List[str]:
     """Lines comparing a stage's run so far with the documented one: the hold-out after each epoch, the
-    release epoch and its test sets, the training wall clock. A stage the record lacks gets the same lines
-    with nothing to compare them with."""
+    release epoch and its test sets (and the shipping rule, when the record keeps the shipped model's counts),
+    the training wall clock. A stage the record lacks gets the same lines with nothing to compare them with."""
     documented = record.get("stages", {}).get(name)
     lines = [holdout_line(name, holdout_counts(folder), documented["holdout_correct"] if documented else None,
                           record.get("holdout_total", "?"))]
@@ -200,6 +201,9 @@ def check_stage(name: str, folder: str, record: Dict) -> List[str]:
                                                     for k, a, b in sets) + verdict)
         else:   # run with --no_eval (or with a --data that has none of the record's sets)
             lines.append(f"{release}; no test set scored{epoch_verdict}")
+        if record.get("shipped") and scored:
+            lines.append(rule_line(name, {k: (v["correct"], v["total"]) for k, v in scored.items()},
+                                   {k: (c, t) for k, (c, t) in record["shipped"].items()}))
     clock = WallClock(folder)
     open_seconds = clock.open_seconds(time.time())
     if clock.spans:
@@ -224,6 +228,25 @@ def ship_verdict(new: Dict[str, Tuple[int, int]], old: Dict[str, Tuple[int, int]
     ok &= avg[1] >= avg[0]
     lines.append(f"| crop-weighted average | {avg[0]:.2f} | {avg[1]:.2f} | {avg[1] - avg[0]:+.2f} |")
     return ok, lines
+
+
+def rule_line(name: str, new: Dict[str, Tuple[int, int]], old: Dict[str, Tuple[int, int]]) -> str:
+    """One line: a release against the shipped model by the shipping rule, from counts alone (the record keeps
+    the shipped model's), with how many crops each set lacks of its 1-point line."""
+    ok, _ = ship_verdict(new, old)
+    sets = [s for s in TEST_SETS if s in new and s in old]
+    if not sets:
+        return f"{name}: shipping rule: no test set scored by both models"
+    avg = [100 * sum(m[s][0] for s in sets) / sum(m[s][1] for s in sets) for m in (old, new)]
+    short = []
+    for s in sets:
+        line = (old[s][0] / old[s][1] - MAX_DROP / 100) * new[s][1]     # correct crops at the 1-point line
+        lacking = math.ceil(line - 1e-9) - new[s][0]
+        if lacking > 0:
+            short.append(f"{s} {lacking} crop{'s' if lacking > 1 else ''} short")
+    return (f"{name}: shipping rule against the shipped model: {'met' if ok else 'not met'} (average "
+            f"{avg[1]:.2f} vs {avg[0]:.2f}" + (f"; {', '.join(short)} of the {MAX_DROP:g}-point line" if short else "")
+            + ")")
 
 
 def check_runs(recipes: str, runs: str, record: Dict) -> int:
