@@ -36,7 +36,6 @@ sys.path.insert(0, ROOT)
 from src import utils  # noqa: E402
 from src.config import load_config  # noqa: E402
 from src.errors import CrnnError  # noqa: E402
-from src.utils import write_json  # noqa: E402
 
 RESULT_LINE = re.compile(r"^(\w+): accuracy=([0-9.]+) correct=(\d+) total=(\d+)(?: char_accuracy=[0-9.]+)?$")
 TEST_SETS = ("iiit5k", "ic13", "svt", "ic15")   # the shipping rule's sets (IC13: all 1015 crops)
@@ -106,7 +105,7 @@ class WallClock:
         self.spans: List[List[Optional[float]]] = read_json(self.path, [])
 
     def _save(self) -> None:
-        write_json(self.path, self.spans)
+        utils.write_json(self.path, self.spans)
 
     def _last_output(self, now: float) -> float:
         """When the open sitting last wrote to ``train.log`` (its end, if it was killed), at most ``now``."""
@@ -213,6 +212,11 @@ def check_stage(name: str, folder: str, record: Dict) -> List[str]:
     return lines
 
 
+def crop_weighted(counts: Dict[str, Tuple[int, int]], sets: Sequence[str]) -> float:
+    """Accuracy (%) over the crops of ``sets`` together: what the shipping rule averages."""
+    return 100 * sum(counts[s][0] for s in sets) / sum(counts[s][1] for s in sets)
+
+
 def ship_verdict(new: Dict[str, Tuple[int, int]], old: Dict[str, Tuple[int, int]]) -> Tuple[bool, List[str]]:
     """The shipping rule over :data:`TEST_SETS`: crop-weighted average >= old's, no set more than 1 point below."""
     sets = [s for s in TEST_SETS if s in new and s in old]
@@ -224,7 +228,7 @@ def ship_verdict(new: Dict[str, Tuple[int, int]], old: Dict[str, Tuple[int, int]
         a, b = 100 * old[s][0] / old[s][1], 100 * new[s][0] / new[s][1]
         ok &= b >= a - MAX_DROP
         lines.append(f"| {s} ({new[s][1]}) | {a:.2f} | {b:.2f} | {b - a:+.2f} |")
-    avg = [100 * sum(m[s][0] for s in sets) / sum(m[s][1] for s in sets) for m in (old, new)]
+    avg = [crop_weighted(m, sets) for m in (old, new)]
     ok &= avg[1] >= avg[0]
     lines.append(f"| crop-weighted average | {avg[0]:.2f} | {avg[1]:.2f} | {avg[1] - avg[0]:+.2f} |")
     return ok, lines
@@ -237,7 +241,7 @@ def rule_line(name: str, new: Dict[str, Tuple[int, int]], old: Dict[str, Tuple[i
     sets = [s for s in TEST_SETS if s in new and s in old]
     if not sets:
         return f"{name}: shipping rule: no test set scored by both models"
-    avg = [100 * sum(m[s][0] for s in sets) / sum(m[s][1] for s in sets) for m in (old, new)]
+    avg = [crop_weighted(m, sets) for m in (old, new)]
     short = []
     for s in sets:
         line = (old[s][0] / old[s][1] - MAX_DROP / 100) * new[s][1]     # correct crops at the 1-point line
@@ -331,7 +335,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 "sittings": len(clock.spans),
                 "holdout_accuracy": holdout_best(folder), "release": release,
                 "test_sets": {k: {"correct": c, "total": t} for k, (c, t) in sets.items()}}
-        write_json(record, info, indent=2)
+        utils.write_json(record, info, indent=2)
         print(f"{name}: hold-out {info['holdout_accuracy']}, {clock.seconds / 60:.0f} min of training; "
               + ", ".join(f"{k} {100 * c / t:.2f}" for k, (c, t) in sets.items()), flush=True)
         for line in check_stage(name, folder, documented):
