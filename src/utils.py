@@ -99,9 +99,14 @@ def read_json(path: str, default: Any = None) -> Any:
     return value
 
 
-def write_json(path: str, value: Any, **dump_args: Any) -> None:
-    """Write ``value`` to ``path`` through a temp file, so that a kill mid-write leaves the old file or none."""
+def write_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temp file, so that a kill mid-write leaves the old file or none."""
     tmp = f"{path}.tmp-{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(value, f, **dump_args)
+        f.write(text)
     os.replace(tmp, path)
+
+
+def write_json(path: str, value: Any, **dump_args: Any) -> None:
+    """:func:`write_text` of ``value`` as JSON."""
+    write_text(path, json.dumps(value, **dump_args))

@@ -238,6 +238,39 @@ def test_a_rerun_is_checked_against_the_record_epoch_by_epoch_then_by_its_releas
     assert out[1:] == check_stage("stage1", str(tmp_path / "stage1"), record) + lines
 
 
+def test_a_finished_stage_is_written_into_the_record_and_then_checks_as_the_record_s(tmp_path, capsys):
+    import reproduce
+
+    recipes, runs = tmp_path / "recipes", tmp_path / "runs"
+    recipes.mkdir()
+    for n in (1, 2):
+        (recipes / f"stage{n}.yaml").write_text(RECIPE.format(lr=0.001, seed=n))
+    first = {"holdout_correct": [2, 5], "release_epoch": 2, "training_minutes": 9,
+             "test_sets": {"iiit5k": [70, 100], "ic13": [8, 10], "svt": [6, 10], "ic15": [5, 10]}}
+    (recipes / "record.json").write_text(json.dumps({"about": "a run", "holdout_total": 10,
+                                                      "stages": {"stage1": first}}))
+    sets = {"iiit5k": [71, 100], "ic13": [9, 10], "svt": [7, 10], "ic15": [4, 10]}
+    write_stage(runs / "stage2", [6, 8, 7], 2, sets)
+    with pytest.raises(SystemExit, match="stage3 has not finished under"):
+        reproduce.main([f"--recipes={recipes}", f"--runs={runs}", "--record=stage3"])
+    write_stage(runs / "noeval", [6], 1, {})
+    with pytest.raises(SystemExit, match="noeval was not scored on iiit5k, ic13, svt, ic15"):
+        reproduce.main([f"--recipes={recipes}", f"--runs={runs}", "--record=noeval"])
+    shutil.rmtree(runs / "noeval")
+    assert reproduce.main([f"--recipes={recipes}", f"--runs={runs}", "--record=stage2"]) == 0
+    record = json.loads((recipes / "record.json").read_text())
+    assert record["about"] == "a run" and record["stages"]["stage1"] == first          # the rest kept
+    assert record["stages"]["stage2"] == {"holdout_correct": [6, 8, 7], "release_epoch": 2,
+                                          "test_sets": sets, "training_minutes": 0}
+    assert len((recipes / "record.json").read_text().splitlines()) == 4 + 2 + 2        # a line per stage
+    capsys.readouterr()
+    reproduce.main([f"--recipes={recipes}", f"--runs={runs}", "--check"])
+    out = capsys.readouterr().out
+    assert "stage2: hold-out after epochs 1-3: 6 8 7 of 10: the record's" in out
+    assert "stage2: release epoch 2 (record: 2); iiit5k 71 (71), ic13 9 (9), svt 7 (7), ic15 4 (4): the record's" \
+        in out
+
+
 @pytest.mark.parametrize("chain", ["reproduce", "ablation/adam_chain"])
 def test_the_project_record_fits_its_recipes(chain):
     """A chain's record.json: a hold-out count for every epoch of each recorded stage, a release among them, the

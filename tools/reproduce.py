@@ -16,12 +16,14 @@ interrupted stage resumes where it stopped (its training wall clock adds every s
 The last stage's release is copied to ``RUNS/release.ckpt``; ``--compare`` scores a second model (default:
 the shipped one) and applies the shipping rule: crop-weighted average at least the old one's, no set more
 than 1 point below. ``record.json`` beside the recipes holds the documented run's numbers; each finished stage
-is compared with it, and ``--check`` compares every stage begun so far without training.
+is compared with it, and ``--check`` compares every stage begun so far without training; ``--record=stageN``
+writes a finished stage's numbers into it (for whoever documents a new run).
 """
 from __future__ import annotations
 
 import argparse
 import glob
+import json
 import math
 import os
 import re
@@ -253,6 +255,31 @@ def rule_line(name: str, new: Dict[str, Tuple[int, int]], old: Dict[str, Tuple[i
             + ")")
 
 
+def record_stages(recipes: str, runs: str, names: Sequence[str], record: Dict) -> int:
+    """``--record``: write finished stages' numbers (hold-out per epoch, release epoch, test-set counts, training
+    minutes) into the recipes' ``record.json``, the documented run that later reruns are checked against."""
+    stages = dict(record.get("stages", {}))
+    for name in names:
+        folder = os.path.join(runs, name)
+        info = read_json(os.path.join(folder, "stage.json"))
+        if not info:
+            raise SystemExit(f"error: --record: {name} has not finished under {runs} (no stage.json)")
+        scored = info.get("test_sets", {})
+        if not all(s in scored for s in TEST_SETS):
+            raise SystemExit(f"error: --record: {name} was not scored on {', '.join(TEST_SETS)} (run without --no_eval)")
+        stages[name] = {"holdout_correct": [c for _, c in sorted(holdout_counts(folder).items())],
+                        "release_epoch": read_json(os.path.join(folder, "best.json")).get("epoch"),
+                        "test_sets": {s: [scored[s]["correct"], scored[s]["total"]] for s in TEST_SETS},
+                        "training_minutes": round(info.get("training_seconds", 0) / 60)}
+    record = dict(record, stages=dict(sorted(stages.items(), key=lambda kv: int(kv[0][len("stage"):]))))
+    head = [f" {json.dumps(k)}: {json.dumps(v)}" for k, v in record.items() if k != "stages"]
+    body = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in record["stages"].items())
+    utils.write_text(os.path.join(recipes, RECORD), "{\n" + ",\n".join(head + [' "stages": {\n' + body + "\n }"])
+                     + "\n}\n")
+    print(f"recorded {', '.join(names)} in {os.path.join(recipes, RECORD)}")
+    return 0
+
+
 def check_runs(recipes: str, runs: str, record: Dict) -> int:
     """``--check``: every stage begun under ``runs`` against the record, in order."""
     if not record:
@@ -282,10 +309,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--no_eval", action="store_true", help="skip scoring the test sets (hold-out only)")
     parser.add_argument("--check", action="store_true",
                         help="compare every stage run so far under --runs with the recipes' record.json, train nothing")
+    parser.add_argument("--record", default="",
+                        help="stage names (stage3,stage4): write their finished runs under --runs into record.json")
     args, extra = parser.parse_known_args(argv)   # anything else goes to every train.py (e.g. --max_steps=2)
     documented = read_json(os.path.join(args.recipes, RECORD))
     if args.check:
         return check_runs(args.recipes, args.runs, documented)
+    if args.record:
+        return record_stages(args.recipes, args.runs, [n.strip() for n in args.record.split(",") if n.strip()],
+                             documented)
     data = os.path.abspath(args.data)
     wanted = {int(s) for s in args.stages.split(",") if s.strip()}
     missing = sorted({p for r in stage_files(args.recipes) if not wanted or stage_number(r) in wanted
