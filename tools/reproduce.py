@@ -271,7 +271,7 @@ def record_stages(recipes: str, runs: str, names: Sequence[str], record: Dict) -
                         "release_epoch": read_json(os.path.join(folder, "best.json")).get("epoch"),
                         "test_sets": {s: [scored[s]["correct"], scored[s]["total"]] for s in TEST_SETS},
                         "training_minutes": round(info.get("training_seconds", 0) / 60)}
-    record = dict(record, stages=dict(sorted(stages.items(), key=lambda kv: int(kv[0][len("stage"):]))))
+    record = dict(record, stages=dict(sorted(stages.items(), key=lambda kv: stage_number(kv[0]))))
     head = [f" {json.dumps(k)}: {json.dumps(v)}" for k, v in record.items() if k != "stages"]
     body = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in record["stages"].items())
     utils.write_text(os.path.join(recipes, RECORD), "{\n" + ",\n".join(head + [' "stages": {\n' + body + "\n }"])
