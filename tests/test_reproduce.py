@@ -271,6 +271,41 @@ def test_a_finished_stage_is_written_into_the_record_and_then_checks_as_the_reco
         in out
 
 
+def write_jsonl(path, entries):
+    path.write_text("".join(json.dumps(e) + "\n" for e in entries))
+
+
+def test_the_chain_curve_counts_images_across_stages_rendered_and_real_apart(tmp_path, capsys):
+    import reproduce
+
+    recipes, runs = tmp_path / "recipes", tmp_path / "runs"
+    recipes.mkdir()
+    (recipes / "stage1.yaml").write_text(RECIPE.format(lr=0.001, seed=1))    # 2 of 4 per batch rendered
+    (recipes / "stage2.yaml").write_text('train_dataset: "rendered"\nbatch_size: 4\n')   # rendered only
+    (recipes / "stage3.yaml").write_text(RECIPE.format(lr=0.001, seed=3))
+    out = tmp_path / "curve.jsonl"
+    with pytest.raises(SystemExit, match="no stage under .* has ended an epoch"):
+        reproduce.main([f"--recipes={recipes}", f"--runs={runs}", f"--curve={out}"])
+    write_stage(runs / "stage1", [2, 5], 2, {"iiit5k": (70, 100)})
+    step = {"step": 1, "images_seen": 4, "loss": 2.0}
+    write_jsonl(runs / "stage1" / "metrics.jsonl", [
+        step, {"epoch": 1, "images_seen": 8, "dataset": "holdout", "accuracy": 0.2},
+        {"epoch": 2, "images_seen": 16, "dataset": "holdout", "accuracy": 0.4},
+        {"epoch": 2, "images_seen": 16, "dataset": "holdout", "accuracy": 0.5}])   # resumed: the last counts
+    write_jsonl(runs / "stage1" / "curve.jsonl", [{"images_seen": 12, "dataset": "ic15", "accuracy": 0.3,
+                                                   "checkpoint": "crnn-1_3.ckpt"}])    # tools/eval_curve.py
+    write_stage(runs / "stage2", [7])                          # running: its first epoch only
+    write_jsonl(runs / "stage2" / "metrics.jsonl", [step, {"epoch": 1, "images_seen": 8, "dataset": "holdout",
+                                                           "accuracy": 0.7}])
+    assert reproduce.main([f"--recipes={recipes}", f"--runs={runs}", f"--curve={out}"]) == 0
+    assert "5 points (stage1, stage2)" in capsys.readouterr().out
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["run"], r["dataset"], r["images_seen"], r["rendered"], r["real"], r["accuracy"]) for r in rows] == [
+        ("stage1", "holdout", 8, 4, 4, 0.2), ("stage1", "ic15", 12, 6, 6, 0.3),
+        ("stage1", "holdout", 16, 8, 8, 0.5), ("stage1", "iiit5k", 16, 8, 8, 0.7),
+        ("stage2", "holdout", 24, 16, 8, 0.7)]
+
+
 @pytest.mark.parametrize("chain", ["reproduce", "ablation/adam_chain"])
 def test_the_project_record_fits_its_recipes(chain):
     """A chain's record.json: a hold-out count for every epoch of each recorded stage, a release among them, the

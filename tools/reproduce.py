@@ -4,6 +4,7 @@
     bash scripts/reproduce.sh --stages=1               # the first stage only (1 h 41 min on 2 idle cores)
     bash scripts/reproduce.sh --data=/data/benchmarks --runs=/scratch/reproduce
     bash scripts/reproduce.sh --check                  # the stages run so far against the documented run
+    bash scripts/reproduce.sh --curve=runs/chain.jsonl # hold-out per epoch, test sets per release, for plot_curve.py
     bash scripts/reproduce.sh --recipes=configs/ablation/adam_chain --runs=runs/adam_chain   # the Adam chain
 
 Stage N is ``python train.py --config_path=configs/reproduce/stageN.yaml --resume=auto`` in ``RUNS/stageN``,
@@ -17,7 +18,10 @@ The last stage's release is copied to ``RUNS/release.ckpt``; ``--compare`` score
 the shipped one) and applies the shipping rule: crop-weighted average at least the old one's, no set more
 than 1 point below. ``record.json`` beside the recipes holds the documented run's numbers; each finished stage
 is compared with it, and ``--check`` compares every stage begun so far without training; ``--record=stageN``
-writes a finished stage's numbers into it (for whoever documents a new run).
+writes a finished stage's numbers into it (for whoever documents a new run). ``--curve=OUT`` writes the chain's
+learning curve: every stage's hold-out after each epoch and its release's test sets, against the images seen
+since the first stage's first step, rendered words and real crops counted apart (each recipe's per-batch share);
+a stage folder's ``curve.jsonl`` (``tools/eval_curve.py`` on its checkpoints) adds its points.
 """
 from __future__ import annotations
 
@@ -280,6 +284,62 @@ def record_stages(recipes: str, runs: str, names: Sequence[str], record: Dict) -
     return 0
 
 
+SYNTHETIC = ("rendered", "synth")   # training datasets counted as "rendered" on a curve; the others are real crops
+
+
+def rendered_share(recipe: str) -> float:
+    """The fraction of every batch a recipe draws from synthetic words (the rest: real crops)."""
+    from src.data.mix import batch_counts   # numpy only
+    from src.data.pipeline import split_names
+
+    cfg = load_config([f"--config_path={recipe}"])
+    names = split_names(cfg.train_dataset)
+    shares = [float(x) for x in split_names(cfg.train_mix)] if cfg.train_mix else [1.0] * len(names)
+    counts = batch_counts(shares, cfg.batch_size) if len(names) > 1 else [cfg.batch_size]
+    return sum(c for n, c in zip(names, counts) if n in SYNTHETIC) / cfg.batch_size
+
+
+def chain_curve(recipes: str, runs: str) -> List[Dict[str, Any]]:
+    """``--curve``: rows for ``tools/plot_curve.py`` from every stage begun under ``runs``, in order (see the
+    module docstring). A stage's images count from the end of the stage before it."""
+    from src.train.records import read_metrics   # imports MindSpore: only when a curve is asked for
+
+    def read(path: str) -> List[Dict[str, Any]]:
+        return read_metrics(path) if os.path.isfile(path) else []
+
+    rows: List[Dict[str, Any]] = []
+    seen = rendered = 0.0
+    for recipe in stage_files(recipes):
+        name = os.path.splitext(os.path.basename(recipe))[0]
+        folder = os.path.join(runs, name)
+        if not os.path.isdir(folder):
+            break
+        share = rendered_share(recipe)
+
+        def row(images: float, dataset: str, accuracy: float) -> Dict[str, Any]:
+            return {"images_seen": int(seen + images), "rendered": int(round(rendered + images * share)),
+                    "real": int(round(seen - rendered + images * (1 - share))), "dataset": dataset,
+                    "accuracy": round(accuracy, 4), "run": name}
+
+        epochs = {}   # epoch -> (images seen in the stage, hold-out accuracy); a resumed run's repeat: the last
+        for entry in read(os.path.join(folder, "metrics.jsonl")):
+            if "epoch" in entry and entry.get("dataset") == "holdout":
+                epochs[entry["epoch"]] = (entry["images_seen"], entry["accuracy"])
+        extra = [e for e in read(os.path.join(folder, "curve.jsonl")) if "accuracy" in e]
+        rows += [row(images, "holdout", acc) for _, (images, acc) in sorted(epochs.items())]
+        rows += [row(e["images_seen"], e["dataset"], e["accuracy"]) for e in extra]
+        info = read_json(os.path.join(folder, "stage.json"))
+        release = read_json(os.path.join(folder, "best.json"), {}).get("epoch")
+        if info and release in epochs:
+            rows += [row(epochs[release][0], k, v["correct"] / v["total"])
+                     for k, v in info.get("test_sets", {}).items() if k != "average"]
+        if not info:   # a stage still running: the next one has not started from it
+            break
+        stage_images = max(images for images, _ in epochs.values()) if epochs else 0
+        seen, rendered = seen + stage_images, rendered + stage_images * share
+    return sorted(rows, key=lambda r: r["images_seen"])
+
+
 def check_runs(recipes: str, runs: str, record: Dict) -> int:
     """``--check``: every stage begun under ``runs`` against the record, in order."""
     if not record:
@@ -309,12 +369,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--no_eval", action="store_true", help="skip scoring the test sets (hold-out only)")
     parser.add_argument("--check", action="store_true",
                         help="compare every stage run so far under --runs with the recipes' record.json, train nothing")
+    parser.add_argument("--curve", default="", metavar="OUT",
+                        help="write the chain's learning curve (JSON lines) from the stages under --runs, train nothing")
     parser.add_argument("--record", default="",
                         help="stage names (stage3,stage4): write their finished runs under --runs into record.json")
     args, extra = parser.parse_known_args(argv)   # anything else goes to every train.py (e.g. --max_steps=2)
     documented = read_json(os.path.join(args.recipes, RECORD))
     if args.check:
         return check_runs(args.recipes, args.runs, documented)
+    if args.curve:
+        rows = chain_curve(args.recipes, args.runs)
+        if not rows:
+            raise SystemExit(f"error: no stage under {args.runs} has ended an epoch: no curve to write")
+        utils.write_text(args.curve, "".join(json.dumps(r) + "\n" for r in rows))
+        print(f"{len(rows)} points ({', '.join(sorted({r['run'] for r in rows}, key=stage_number))}) in {args.curve}; "
+              f"plot: python tools/plot_curve.py {args.curve} --dataset holdout,iiit5k,ic13,svt,ic15 --output curve.png")
+        return 0
     if args.record:
         return record_stages(args.recipes, args.runs, [n.strip() for n in args.record.split(",") if n.strip()],
                              documented)
