@@ -1,5 +1,6 @@
 """tools/reproduce.py (scripts/reproduce.sh): stages in order, each from the previous release, picked on the
-hold-out, skipped once done; and the shipping rule."""
+hold-out, skipped once done; and tools/chain_runs.py: the shipping rule, a rerun against the record, the record
+written, the chain's curve."""
 import json
 import os
 import re
@@ -15,7 +16,8 @@ from tests.test_benchmarks_real import write_icdar
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-from reproduce import WallClock, check_stage, data_paths, ship_verdict  # noqa: E402
+from chain_runs import WallClock, check_stage, ship_verdict  # noqa: E402
+from reproduce import data_paths  # noqa: E402
 
 WORDS = ["cab", "bed", "ace", "dab", "fed", "bad", "cafe", "face", "bead", "deaf", "fade", "decaf"] * 2
 
@@ -151,7 +153,7 @@ def test_the_shipping_rule_needs_the_average_and_every_set_within_a_point():
 def test_the_project_recipes_load_and_keep_the_chain_s_rules(chain):
     """Every stage of a chain under configs/ is a valid config that trains on train splits only, keeps a hold-out to
     pick its release, and holds out the same crops as every other stage (else a later stage trains on them)."""
-    from reproduce import stage_files
+    from chain_runs import stage_files
     from src.config import load_config
 
     recipes = stage_files(os.path.join(ROOT, "configs", chain))
@@ -310,7 +312,7 @@ def test_the_chain_curve_counts_images_across_stages_rendered_and_real_apart(tmp
 def test_the_project_record_fits_its_recipes(chain):
     """A chain's record.json: a hold-out count for every epoch of each recorded stage, a release among them, the
     four test sets of the shipping rule."""
-    from reproduce import RECORD, TEST_SETS, stage_files
+    from chain_runs import RECORD, TEST_SETS, stage_files
     from src.config import load_config
 
     folder = os.path.join(ROOT, "configs", chain)
