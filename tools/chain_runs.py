@@ -21,8 +21,6 @@ from src.errors import CrnnError  # noqa: E402
 
 TEST_SETS = ("iiit5k", "ic13", "svt", "ic15")   # the shipping rule's sets (IC13: all 1015 crops)
 MAX_DROP = 1.0                                   # points a set may lose against the old model
-
-
 RECORD = "record.json"   # beside the recipes: the documented run's numbers, that a rerun is checked against
 
 
