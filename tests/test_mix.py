@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from src.data.mix import MixedSource, MixPart, batch_counts, split_holdout
+from src.data.mix import MixedSource, MixPart, batch_counts, mix_shares, split_holdout
 from src.data.source import ListSource, SourceError
 from src.train.records import read_holdout_scores
 from tests.conftest import ROOT, word_image
@@ -31,6 +31,13 @@ def test_batch_counts_follow_shares_and_keep_every_source():
     assert batch_counts([0.98, 0.01, 0.01], 8) == [6, 1, 1]
     with pytest.raises(SourceError):
         batch_counts([1, 0], 8)
+
+
+def test_mix_shares_read_train_mix_one_per_source():
+    assert mix_shares("0.75,0.25", 2) == [0.75, 0.25]
+    assert mix_shares("", 3) == [1.0, 1.0, 1.0]
+    with pytest.raises(SourceError, match="train_mix has 2 shares for 3 training datasets"):
+        mix_shares("0.5,0.5", 3)
 
 
 def make_mix(charset, tmp_path, seed=3):

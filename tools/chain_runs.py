@@ -239,13 +239,12 @@ SYNTHETIC = ("rendered", "synth")   # training datasets counted as "rendered" on
 
 def rendered_share(recipe: str) -> float:
     """The fraction of every batch a recipe draws from synthetic words (the rest: real crops)."""
-    from src.data.mix import batch_counts   # numpy only
+    from src.data.mix import batch_counts, mix_shares
     from src.data.pipeline import split_names
 
     cfg = load_config([f"--config_path={recipe}"])
     names = split_names(cfg.train_dataset)
-    shares = [float(x) for x in split_names(cfg.train_mix)] if cfg.train_mix else [1.0] * len(names)
-    counts = batch_counts(shares, cfg.batch_size) if len(names) > 1 else [cfg.batch_size]
+    counts = batch_counts(mix_shares(cfg.train_mix, len(names)), cfg.batch_size) if len(names) > 1 else [cfg.batch_size]
     return sum(c for n, c in zip(names, counts) if n in SYNTHETIC) / cfg.batch_size
 
 

@@ -72,6 +72,16 @@ def split_holdout(source: WordSource, fraction: float, seed: int) -> Tuple[Index
             IndexedSource([(source, np.sort(order[:n_val]))], f"{source.name}-holdout"))
 
 
+def mix_shares(train_mix: str, num_sources: int) -> List[float]:
+    """``train_mix`` ("0.75,0.25") as one share per training source; empty means equal shares."""
+    if not train_mix:
+        return [1.0] * num_sources
+    shares = [float(x) for x in str(train_mix).split(",")]
+    if len(shares) != num_sources:
+        raise SourceError(f"train_mix has {len(shares)} shares for {num_sources} training datasets")
+    return shares
+
+
 def batch_counts(shares: Sequence[float], batch_size: int) -> List[int]:
     """Split ``batch_size`` by ``shares`` (largest remainder), at least one sample per source."""
     if len(shares) > batch_size:

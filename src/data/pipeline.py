@@ -18,7 +18,7 @@ from ..config import Config
 from ..model import sequence_length
 from .benchmarks import BenchmarkSource
 from .lmdb_dataset import LmdbSource
-from .mix import IndexedSource, MixedSource, MixPart, batch_counts, split_holdout
+from .mix import IndexedSource, MixedSource, MixPart, batch_counts, mix_shares, split_holdout
 from .render import RenderedSource
 from .source import COLUMNS, SourceError, WordSource
 from .synth import MJSynthSource
@@ -107,11 +107,9 @@ def build_training_source(cfg: Config, charset: Charset) -> Tuple[WordSource, Op
     if len(paths) != len(names):
         raise SourceError(f"train_dataset names {len(names)} datasets but train_dataset_path has {len(paths)} "
                           f"comma-separated entries (one per dataset; empty for the on-the-fly renderer)")
-    shares = [float(x) for x in split_names(cfg.train_mix)] if cfg.train_mix else [1.0] * len(names)
-    if len(shares) != len(names):
-        raise SourceError(f"train_mix has {len(shares)} shares for {len(names)} training datasets")
     parts, holdouts = [], []
-    for name, path, count in zip(names, paths, batch_counts(shares, cfg.batch_size)):
+    counts = batch_counts(mix_shares(cfg.train_mix, len(names)), cfg.batch_size)
+    for name, path, count in zip(names, paths, counts):
         if name == "rendered" and not path:
             parts.append(MixPart(name, lambda e: build_source("rendered", "", charset, options, True, epoch=e),
                                  cfg.rendered_num_samples, count))
