@@ -159,9 +159,15 @@ def crop_weighted(counts: Dict[str, Tuple[int, int]], sets: Sequence[str]) -> fl
     return 100 * sum(counts[s][0] for s in sets) / sum(counts[s][1] for s in sets)
 
 
+def common_averages(new: Dict[str, Tuple[int, int]], old: Dict[str, Tuple[int, int]]) -> Tuple[List[str], List[float]]:
+    """The :data:`TEST_SETS` both models were scored on, and their crop-weighted averages there (old, new)."""
+    sets = [s for s in TEST_SETS if s in new and s in old]
+    return sets, [crop_weighted(m, sets) for m in (old, new)] if sets else []
+
+
 def ship_verdict(new: Dict[str, Tuple[int, int]], old: Dict[str, Tuple[int, int]]) -> Tuple[bool, List[str]]:
     """The shipping rule over :data:`TEST_SETS`: crop-weighted average >= old's, no set more than 1 point below."""
-    sets = [s for s in TEST_SETS if s in new and s in old]
+    sets, avg = common_averages(new, old)
     if not sets:
         return False, ["no test set scored by both models"]
     lines = ["| set | old | new | change |", "| --- | --- | --- | --- |"]
@@ -170,7 +176,6 @@ def ship_verdict(new: Dict[str, Tuple[int, int]], old: Dict[str, Tuple[int, int]
         a, b = 100 * old[s][0] / old[s][1], 100 * new[s][0] / new[s][1]
         ok &= b >= a - MAX_DROP
         lines.append(f"| {s} ({new[s][1]}) | {a:.2f} | {b:.2f} | {b - a:+.2f} |")
-    avg = [crop_weighted(m, sets) for m in (old, new)]
     ok &= avg[1] >= avg[0]
     lines.append(f"| crop-weighted average | {avg[0]:.2f} | {avg[1]:.2f} | {avg[1] - avg[0]:+.2f} |")
     return ok, lines
@@ -180,10 +185,9 @@ def rule_line(name: str, new: Dict[str, Tuple[int, int]], old: Dict[str, Tuple[i
     """One line: a release against the shipped model by the shipping rule, from counts alone (the record keeps
     the shipped model's), with how many crops each set lacks of its 1-point line."""
     ok, _ = ship_verdict(new, old)
-    sets = [s for s in TEST_SETS if s in new and s in old]
+    sets, avg = common_averages(new, old)
     if not sets:
         return f"{name}: shipping rule: no test set scored by both models"
-    avg = [crop_weighted(m, sets) for m in (old, new)]
     short = []
     for s in sets:
         line = (old[s][0] / old[s][1] - MAX_DROP / 100) * new[s][1]     # correct crops at the 1-point line
